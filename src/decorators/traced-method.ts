@@ -1,0 +1,100 @@
+import { TraceContext } from '../context/trace-context.js';
+import type { TraceOrigin, TraceSink } from '../context/trace-context.js';
+import { callInSpan } from '../context/span-call.js';
+import { traceStorage } from '../context/trace-storage.js';
+import { copyMethodMetadata } from '../utils/copy-method-metadata.util.js';
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/** How a wrapper opens a root trace when it is called outside any trace (gateway handlers on Nest 11). */
+export interface RootSpec {
+  sink: () => TraceSink | undefined;
+  /** Builds the origin from the call's arguments (e.g. the socket's handshake). */
+  origin: (args: readonly unknown[]) => TraceOrigin;
+}
+
+interface TracedMethodState {
+  readonly original: Method;
+  readonly methodName: string;
+  /** Records a span when called inside a trace (`@Trace`). */
+  span: boolean;
+  /** Fixed span name from `@Trace({ name })`. */
+  name: string | undefined;
+  root: RootSpec | undefined;
+  // Span names are `RuntimeClass.method`: remembered per class so the hot path builds no string.
+  lastOwner: unknown;
+  lastName: string;
+}
+
+const states = new WeakMap<object, TracedMethodState>();
+
+function spanName(state: TracedMethodState, self: unknown): string {
+  if (state.name !== undefined) return state.name;
+  const owner = typeof self === 'function' ? self : (self as { constructor?: unknown } | null | undefined)?.constructor;
+  if (owner !== state.lastOwner) {
+    state.lastOwner = owner;
+    const className = (owner as { name?: unknown } | undefined)?.name;
+    state.lastName = typeof className === 'string' && className !== '' ? `${className}.${state.methodName}` : state.methodName;
+  }
+  return state.lastName;
+}
+
+/** True when `fn` is a wrapper made by this library. */
+export function isTracedMethod(fn: unknown): boolean {
+  return typeof fn === 'object' || typeof fn === 'function' ? states.has(fn as object) : false;
+}
+
+/**
+ * Wraps a method: inside a trace each call records a span (a plain function wrapper, cheaper than a Proxy);
+ * outside a trace it calls straight through. Keeps metadata, `name` and `length`; never changes the result.
+ * Wrapping a wrapper again only updates its settings.
+ */
+export function traceMethod(original: Method, methodName: string, settings: { span?: boolean; name?: string; root?: RootSpec }): Method {
+  const existing = states.get(original);
+  if (existing) {
+    if (settings.span) existing.span = true;
+    if (settings.name !== undefined) existing.name = settings.name;
+    if (settings.root) existing.root = settings.root;
+    return original;
+  }
+  const state: TracedMethodState = {
+    original,
+    methodName,
+    span: settings.span ?? false,
+    name: settings.name,
+    root: settings.root,
+    lastOwner: undefined,
+    lastName: methodName,
+  };
+  const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+    const frame = traceStorage.getStore();
+    if (frame === undefined) {
+      return state.root === undefined ? original.apply(this, args) : openRoot(state.root, wrapper, original, this, args);
+    }
+    const context = frame.context;
+    if (context.rootFunction === wrapper && frame.span === 0 && !context.rootClaimed) {
+      // The handler itself: the interceptor's root span is already its span.
+      context.rootClaimed = true;
+      return original.apply(this, args);
+    }
+    if (!state.span) return original.apply(this, args);
+    const span = context.openSpan(spanName(state, this), frame.span);
+    return span < 0 ? original.apply(this, args) : callInSpan(context, span, original, this, args);
+  };
+  copyMethodMetadata(original, wrapper);
+  states.set(wrapper, state);
+  return wrapper;
+}
+
+function openRoot(root: RootSpec, wrapper: Method, original: Method, self: unknown, args: unknown[]): unknown {
+  let context: TraceContext;
+  try {
+    context = new TraceContext(root.origin(args), root.sink());
+  } catch {
+    // Never let the library break a handler: without a context it simply runs untraced.
+    return original.apply(self, args);
+  }
+  context.rootFunction = wrapper;
+  context.rootClaimed = true;
+  return callInSpan(context, 0, original, self, args);
+}

@@ -1,0 +1,21 @@
+export { TraceModule } from './trace.module.js';
+export { Trace } from './decorators/trace.decorator.js';
+export type { TraceOptions } from './decorators/trace.decorator.js';
+export { NoTrace } from './decorators/no-trace.decorator.js';
+export { TraceContext } from './context/trace-context.js';
+export { TraceInterceptor } from './interceptor/trace.interceptor.js';
+export { SystemMetricsService } from './metrics/system-metrics.service.js';
+export type { TraceModuleOptions, TraceInstrumentOptions, TraceMemoryMonitorOptions } from './trace.options.js';
+export type {
+  TraceRecord,
+  SpanRecord,
+  SystemMetrics,
+  ProbeError,
+  TraceOutcome,
+  TraceTransport,
+  CpuMetrics,
+  MemoryMetrics,
+  EventLoopMetrics,
+  MysqlMetrics,
+  RedisMetrics,
+} from './trace.types.js';

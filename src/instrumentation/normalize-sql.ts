@@ -1,0 +1,22 @@
+// Literals become `?` so values never leave the process: strings (with escaped quotes), hex and numbers.
+const LITERALS = /'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|\b0x[0-9a-f]+\b|(?<![\w$`.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi;
+const IN_LISTS = /\(\s*\?(?:\s*,\s*\?)+\s*\)/g;
+const WHITESPACE = /\s+/g;
+
+/**
+ * Normalizes a SQL statement for reports: literals replaced by `?`, `IN (?, ?, ?)` folded to `IN (?)`,
+ * whitespace collapsed, cut to `maxLength` characters. Backquoted identifiers are kept.
+ * Double-quoted text is treated as a literal (MySQL's default `ANSI_QUOTES` off).
+ */
+export function normalizeSql(sql: string, maxLength: number): string {
+  // Cut very long input first so a 10 MB statement costs no more than a long one.
+  const input = sql.length > maxLength * 4 + 256 ? sql.slice(0, maxLength * 4 + 256) : sql;
+  const normalized = input.replace(LITERALS, '?').replace(IN_LISTS, '(?)').replace(WHITESPACE, ' ').trim();
+  return normalized.length > maxLength ? `${normalized.slice(0, maxLength)}…` : normalized;
+}
+
+/** The statement's operation keyword (`SELECT`, `INSERT` …), upper-cased; `QUERY` when there is none. */
+export function sqlOperation(sql: string): string {
+  const match = /^\s*(?:\/\*.*?\*\/\s*)*\(?\s*([a-z]+)/is.exec(sql);
+  return match?.[1] ? match[1].toUpperCase() : 'QUERY';
+}

@@ -1,0 +1,66 @@
+import { errorText } from '../trace.messages.js';
+
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  stack?: unknown;
+  code?: unknown;
+  sqlMessage?: unknown;
+  driverError?: unknown;
+}
+
+const MAX_MESSAGE = 500;
+// Quoted text in a database error message is user data (`Duplicate entry 'alice@x.io' for key …`).
+const QUOTED = /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g;
+
+function isObject(value: unknown): value is ErrorLike {
+  return value !== null && typeof value === 'object';
+}
+
+/** MySQL driver errors (mysql2 directly, or wrapped by TypeORM's QueryFailedError) carry values in their text. */
+function isSqlError(error: ErrorLike): boolean {
+  return typeof error.sqlMessage === 'string' || (isObject(error.driverError) && typeof error.driverError.sqlMessage === 'string');
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function safeMessage(error: unknown): string {
+  if (!isObject(error)) return cut(errorText(error), MAX_MESSAGE);
+  try {
+    const message = typeof error.message === 'string' ? error.message : errorText(error);
+    if (isSqlError(error)) {
+      const driver = isObject(error.driverError) ? error.driverError : error;
+      const code = typeof driver.code === 'string' ? `${driver.code}: ` : '';
+      const sqlMessage = typeof driver.sqlMessage === 'string' ? driver.sqlMessage : message;
+      return cut(code + sqlMessage.replace(QUOTED, '?'), MAX_MESSAGE);
+    }
+    return cut(message, MAX_MESSAGE);
+  } catch {
+    return 'unreadable error';
+  }
+}
+
+/** The message shown on a span that threw: never throws, whatever was thrown (null, strings, proxies). */
+export function spanErrorMessage(error: unknown): string {
+  return safeMessage(error);
+}
+
+/** The report's `error` object. SQL errors are masked; the stack is cut to `maxStackLength`. */
+export function errorInfo(error: unknown, maxStackLength: number): { name: string; message: string; stack?: string } {
+  const message = safeMessage(error);
+  if (!isObject(error)) return { name: typeof error, message };
+  try {
+    const name = typeof error.name === 'string' ? error.name : 'Error';
+    let stack = typeof error.stack === 'string' ? error.stack : undefined;
+    if (stack !== undefined) {
+      // The first lines of a stack repeat the (possibly unmasked) message: keep only the frames.
+      const frames = stack.split('\n').filter((line) => line.startsWith('    at '));
+      stack = cut([`${name}: ${message}`, ...frames].join('\n'), maxStackLength);
+    }
+    return stack === undefined || maxStackLength === 0 ? { name, message } : { name, message, stack };
+  } catch {
+    return { name: 'Error', message };
+  }
+}

@@ -1,0 +1,6 @@
+import type { TraceRecord } from '../trace.types.js';
+
+/** One complete JSON line: JSON.stringify escapes every control character, so a report is never split. */
+export function formatJson(record: TraceRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}

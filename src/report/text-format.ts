@@ -1,0 +1,133 @@
+import type { ProbeError, SpanRecord, SystemMetrics, TraceRecord } from '../trace.types.js';
+
+const MAX_LINES = 200;
+/** Runs of identical leaf siblings longer than this are folded into one line. */
+const FOLD_AFTER = 3;
+
+function isProbeError(value: unknown): value is ProbeError {
+  return value !== null && typeof value === 'object' && 'status' in value && 'error' in value;
+}
+
+function ms(value: number): string {
+  return `${value.toFixed(1)}ms`;
+}
+
+function num(value: unknown, digits = 0): string {
+  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : '?';
+}
+
+function probeText(value: ProbeError): string {
+  return `${value.status} (${value.error})`;
+}
+
+interface Line {
+  label: string;
+  duration: string;
+  note: string;
+}
+
+function spanNote(span: SpanRecord): string {
+  const notes: string[] = [];
+  if (span.error !== undefined) notes.push(`✗ ${span.error}`);
+  if (span.errorCode !== undefined && span.error === undefined) notes.push(`✗ ${span.errorCode}`);
+  if (span.rows !== undefined) notes.push(`${span.rows} rows`);
+  if (span.commands !== undefined) notes.push(`${span.commands} commands`);
+  if (span.unfinished) notes.push('… still running');
+  if (span.cancelled) notes.push('(unsubscribed)');
+  for (const log of span.logs ?? []) notes.push(`» ${log}`);
+  return notes.join('  ');
+}
+
+function spanLabel(span: SpanRecord): string {
+  return span.kind === 'db' && span.system === 'mysql' && span.statement ? `mysql ${span.statement}` : span.name;
+}
+
+/** Tree lines; long runs of the same leaf call under one parent are folded (`×998, total …`). */
+function treeLines(spans: SpanRecord[]): Line[] {
+  const lines: Line[] = [];
+  for (let index = 0; index < spans.length; index++) {
+    const span = spans[index] as SpanRecord;
+    const isLeaf = (spans[index + 1]?.depth ?? -1) <= span.depth;
+    let run = 1;
+    if (isLeaf && span.error === undefined) {
+      while (index + run < spans.length) {
+        const next = spans[index + run] as SpanRecord;
+        const nextIsLeaf = (spans[index + run + 1]?.depth ?? -1) <= next.depth;
+        if (next.name !== span.name || next.depth !== span.depth || !nextIsLeaf || next.error !== undefined) break;
+        run++;
+      }
+    }
+    const indent = '  '.repeat(span.depth);
+    if (run > FOLD_AFTER) {
+      let total = 0;
+      let max = 0;
+      for (let k = 0; k < run; k++) {
+        const duration = (spans[index + k] as SpanRecord).durationMs;
+        total += duration;
+        max = Math.max(max, duration);
+      }
+      lines.push({ label: `${indent}${spanLabel(span)} ×${run}`, duration: ms(total), note: `max ${ms(max)}` });
+      index += run - 1;
+    } else {
+      lines.push({ label: `${indent}${spanLabel(span)}`, duration: ms(span.durationMs), note: spanNote(span) });
+    }
+  }
+  return lines;
+}
+
+/** Two summary lines: the machine, then MySQL and Redis. */
+export function metricsLines(metrics: SystemMetrics): string[] {
+  const machine: string[] = [];
+  const { cpu, memory, eventLoop, mysql, redis } = metrics;
+  machine.push(isProbeError(cpu) ? `cpu ${probeText(cpu)}` : `cpu ${num(cpu.systemPercent)}% (process ${num(cpu.processPercent)}%)`);
+  machine.push(
+    isProbeError(memory)
+      ? `mem ${probeText(memory)}`
+      : `mem ${num(memory.system.usagePercent)}% (rss ${num(memory.process.rssMB)}MB, heap ${num(memory.process.heapUsedMB)}/${num(memory.process.heapTotalMB)}MB of ${num(memory.process.heapLimitMB)}MB)`,
+  );
+  machine.push(
+    isProbeError(eventLoop) ? `loop ${probeText(eventLoop)}` : `loop p99 ${num(eventLoop.delayP99Ms, 1)}ms  util ${num(eventLoop.utilization, 2)}`,
+  );
+  const stores: string[] = [];
+  if (mysql !== null) {
+    if (isProbeError(mysql)) stores.push(`mysql ${probeText(mysql)}`);
+    else {
+      const { pool, server } = mysql;
+      if (pool && !isProbeError(pool)) stores.push(`mysql pool ${num(pool.active)}/${num(pool.total)} busy, ${num(pool.waiting)} waiting`);
+      else if (pool) stores.push(`mysql pool ${probeText(pool)}`);
+      stores.push(
+        isProbeError(server)
+          ? `server ${probeText(server)}`
+          : `server threads ${num(server.threadsConnected)} connected / ${num(server.threadsRunning)} running`,
+      );
+    }
+  }
+  if (redis !== null) {
+    stores.push(
+      isProbeError(redis)
+        ? `redis ${probeText(redis)}`
+        : `redis ${num(redis.connectedClients)} clients, ${num(redis.usedMemoryMB, 1)}MB, ${num(redis.opsPerSec)} ops/s, queue ${num(redis.commandQueueLength)}`,
+    );
+  }
+  return stores.length > 0 ? [machine.join('  '), stores.join('  ')] : [machine.join('  ')];
+}
+
+/** The text report: a header, the indented call tree with aligned durations, then the metrics. */
+export function formatText(record: TraceRecord): string {
+  const header = `${record.outcome.toUpperCase()} ${ms(record.durationMs)}  ${record.transport} ${record.route}  ${record.handler}  trace=${record.traceId}`;
+  let lines = treeLines(record.spans);
+  const hidden = lines.length > MAX_LINES ? lines.length - MAX_LINES : 0;
+  if (hidden > 0) lines = lines.slice(0, MAX_LINES);
+  const width = lines.reduce((max, line) => Math.max(max, line.label.length), 0);
+  const durationWidth = lines.reduce((max, line) => Math.max(max, line.duration.length), 0);
+  const out = [header];
+  for (const line of lines) {
+    const row = `${line.label.padEnd(width)}  ${line.duration.padStart(durationWidth)}`;
+    out.push(line.note ? `${row}  ${line.note}` : row);
+  }
+  if (hidden > 0) out.push(`… ${hidden} more lines`);
+  if (record.droppedSpans > 0) out.push(`(${record.droppedSpans} more spans not recorded: maxSpans)`);
+  if (record.error) out.push(`error ${record.error.name}: ${record.error.message}`);
+  if (record.metrics) out.push(...metricsLines(record.metrics));
+  return out.join('\n');
+}

@@ -1,0 +1,119 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { OnModuleDestroy } from '@nestjs/common';
+import type { TraceContext, TraceSink } from '../context/trace-context.js';
+import { traceStorage } from '../context/trace-storage.js';
+import type { ResolvedTraceOptions } from '../resolve-options.js';
+import { MESSAGES } from '../trace.messages.js';
+import { TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.tokens.js';
+import type { SystemMetrics, TraceOutcome } from '../trace.types.js';
+import { formatJson } from './json-format.js';
+import { formatText } from './text-format.js';
+import { buildTraceRecord } from './trace-record.builder.js';
+
+/** Where reports take their machine snapshot from. */
+export interface MetricsSource {
+  snapshot(): Promise<SystemMetrics>;
+}
+
+/** A failure of the library itself is logged at most once per this interval and place. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Decides which finished traces are reported (error, slow, or all with `logAll`), watches running ones for
+ * `hung`, and writes reports after the response: off the request's async context, never throwing into the app.
+ */
+@Injectable()
+export class TraceReporter implements TraceSink, OnModuleDestroy {
+  readonly maxSpans: number;
+  private readonly running = new Set<TraceContext>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly lastFailure = new Map<string, number>();
+
+  constructor(
+    @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
+    @Inject(TRACE_METRICS_SOURCE) private readonly metrics: MetricsSource,
+  ) {
+    this.maxSpans = options.maxSpans;
+    if (options.hungThresholdMs > 0) {
+      const every = Math.max(10, Math.min(1000, options.hungThresholdMs / 4));
+      this.sweeper = setInterval(() => this.sweep(), every);
+      this.sweeper.unref();
+    }
+  }
+
+  opened(context: TraceContext): void {
+    if (this.sweeper !== undefined) this.running.add(context);
+  }
+
+  finished(context: TraceContext): void {
+    this.running.delete(context);
+    const outcome = this.outcomeOf(context);
+    if (outcome !== undefined) this.report(context, outcome);
+  }
+
+  onModuleDestroy(): void {
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    this.running.clear();
+  }
+
+  private outcomeOf(context: TraceContext): TraceOutcome | undefined {
+    if (context.extras?.get(0)?.errored) return 'error';
+    const duration = context.spanEnd(0) - context.startTime;
+    if (duration >= this.options.slowThresholdMs) return 'slow';
+    return this.options.logAll ? 'ok' : undefined;
+  }
+
+  private sweep(): void {
+    const limit = this.options.hungThresholdMs;
+    for (const context of this.running) {
+      if (context.hungReported || context.elapsedMs < limit) continue;
+      context.hungReported = true;
+      this.running.delete(context);
+      this.report(context, 'hung');
+    }
+  }
+
+  private report(context: TraceContext, outcome: TraceOutcome): void {
+    // Out of the request's async context, so the snapshot's own queries are not recorded as its spans,
+    // and after the current tick, so the response goes out first.
+    traceStorage.exit(() => {
+      setImmediate(() => {
+        this.write(context, outcome).catch((error: unknown) => this.failed('report', error));
+      });
+    });
+  }
+
+  private async write(context: TraceContext, outcome: TraceOutcome): Promise<void> {
+    let metrics: SystemMetrics | undefined;
+    if (outcome !== 'ok') {
+      try {
+        metrics = await this.metrics.snapshot();
+      } catch (error) {
+        this.failed('metrics snapshot', error);
+      }
+    }
+    const record = buildTraceRecord(context, outcome, metrics, this.options);
+    if (this.options.format === 'json') {
+      process.stdout.write(formatJson(record));
+      return;
+    }
+    const text = formatText(record);
+    const logger = this.options.logger;
+    if (outcome === 'error') logger.error(text);
+    else if (outcome === 'ok') logger.log(text);
+    else logger.warn(text);
+  }
+
+  private failed(where: string, error: unknown): void {
+    const now = Date.now();
+    const last = this.lastFailure.get(where);
+    if (last !== undefined && now - last < FAILURE_LOG_INTERVAL_MS) return;
+    this.lastFailure.set(where, now);
+    try {
+      this.options.logger.warn?.(MESSAGES.internalFailure(where, error));
+    } catch {
+      // A logger that throws has nowhere left to report to.
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { Logger } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
+import { MESSAGES } from './trace.messages.js';
+import type { TraceModuleOptions } from './trace.options.js';
+
+/** Options after defaults and validation: what every service of the library injects. */
+export interface ResolvedTraceOptions {
+  slowThresholdMs: number;
+  logAll: boolean;
+  format: 'text' | 'json';
+  maxSpans: number;
+  metricsTimeoutMs: number;
+  dataSource: unknown;
+  redis: unknown;
+  logger: LoggerService;
+  hungThresholdMs: number;
+  maxStackLength: number;
+  instrument: {
+    typeorm: boolean;
+    ioredis: boolean;
+    statement: 'normalized' | 'none';
+    redisKeys: boolean;
+    maxStatementLength: number;
+  };
+  memoryMonitor: { intervalMs: number; heapLimitPercent: number; growthSamples: number } | false;
+}
+
+/** `undefined`: not given, so auto-detect. */
+export const AUTO = undefined;
+
+const DEFAULTS = {
+  slowThresholdMs: 1000,
+  maxSpans: 1000,
+  metricsTimeoutMs: 500,
+  maxStackLength: 4000,
+  maxStatementLength: 500,
+  memoryMonitor: { intervalMs: 30_000, heapLimitPercent: 85, growthSamples: 5 },
+} as const;
+
+function number(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false): number {
+  if (value === undefined) return fallback;
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
+  if (!ok) {
+    throw new Error(MESSAGES.invalidOption(name, `${integer ? 'an integer' : 'a number'} ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`, value));
+  }
+  return value;
+}
+
+function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new Error(MESSAGES.invalidOption(name, 'true or false', value));
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new Error(MESSAGES.invalidOption(name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value));
+  return value as T;
+}
+
+function object(name: string, value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(MESSAGES.invalidOption(name, 'an object', value));
+  return value as Record<string, unknown>;
+}
+
+/** Validates user options and fills defaults; throws at bootstrap with a message naming the option. */
+export function resolveOptions(options: TraceModuleOptions | undefined): ResolvedTraceOptions {
+  const raw = object('options', options ?? {}) ?? {};
+  const slowThresholdMs = number('slowThresholdMs', raw.slowThresholdMs, DEFAULTS.slowThresholdMs, 0);
+  const format = oneOf('format', raw.format, ['text', 'json'] as const, 'text');
+  const instrument = object('instrument', raw.instrument) ?? {};
+  const monitor = raw.memoryMonitor === false ? undefined : object('memoryMonitor', raw.memoryMonitor);
+  const logger = raw.logger;
+  if (logger !== undefined && (logger === null || typeof (logger as LoggerService).log !== 'function')) {
+    throw new Error(MESSAGES.invalidOption('logger', 'a Nest LoggerService (an object with log/error/warn)', logger));
+  }
+  return {
+    slowThresholdMs,
+    logAll: boolean('logAll', raw.logAll, false),
+    format,
+    maxSpans: number('maxSpans', raw.maxSpans, DEFAULTS.maxSpans, 1, 1_000_000, true),
+    metricsTimeoutMs: number('metricsTimeoutMs', raw.metricsTimeoutMs, DEFAULTS.metricsTimeoutMs, 1, 60_000),
+    dataSource: raw.dataSource,
+    redis: raw.redis,
+    logger: (logger as LoggerService | undefined) ?? new Logger('Trace'),
+    hungThresholdMs: number('hungThresholdMs', raw.hungThresholdMs, slowThresholdMs * 5, 0),
+    maxStackLength: number('maxStackLength', raw.maxStackLength, DEFAULTS.maxStackLength, 0, 1_000_000, true),
+    instrument: {
+      typeorm: boolean('instrument.typeorm', instrument.typeorm, true),
+      ioredis: boolean('instrument.ioredis', instrument.ioredis, true),
+      statement: oneOf('instrument.statement', instrument.statement, ['normalized', 'none'] as const, 'normalized'),
+      redisKeys: boolean('instrument.redisKeys', instrument.redisKeys, true),
+      maxStatementLength: number('instrument.maxStatementLength', instrument.maxStatementLength, DEFAULTS.maxStatementLength, 1, 1_000_000, true),
+    },
+    memoryMonitor: monitor
+      ? {
+          intervalMs: number('memoryMonitor.intervalMs', monitor.intervalMs, DEFAULTS.memoryMonitor.intervalMs, 10),
+          heapLimitPercent: number('memoryMonitor.heapLimitPercent', monitor.heapLimitPercent, DEFAULTS.memoryMonitor.heapLimitPercent, 1, 100),
+          growthSamples: number('memoryMonitor.growthSamples', monitor.growthSamples, DEFAULTS.memoryMonitor.growthSamples, 2, 1000, true),
+        }
+      : false,
+  };
+}

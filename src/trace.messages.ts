@@ -1,0 +1,27 @@
+/** Every message the library writes about itself, in one place. */
+export const MESSAGES = {
+  invalidOption: (name: string, allowed: string, got: unknown): string =>
+    `nestjs-trace: option "${name}" must be ${allowed} (got ${describe(got)})`,
+  tokenNotFound: (name: string, token: unknown): string =>
+    `nestjs-trace: option "${name}" names a provider that is not in the app (token ${describe(token)})`,
+  missingPackage: (feature: string, pkg: string): string =>
+    `nestjs-trace: "${feature}" needs the package "${pkg}"; install it (npm i ${pkg}) or turn the option off`,
+  internalFailure: (where: string, error: unknown): string =>
+    `nestjs-trace: ${where} failed and was skipped: ${errorText(error)}`,
+} as const;
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return value.name || 'anonymous function';
+  if (typeof value === 'symbol') return value.toString();
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return describe(error);
+}

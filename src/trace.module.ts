@@ -1,0 +1,62 @@
+import { Global, Inject, Module } from '@nestjs/common';
+import type { DynamicModule, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
+import { defaultSink } from './context/trace-context.js';
+import { AppConnections } from './connections/app-connections.service.js';
+import { bindGateways } from './interceptor/gateway-binding.js';
+import { TraceInterceptor } from './interceptor/trace.interceptor.js';
+import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
+import { SystemMetricsService } from './metrics/system-metrics.service.js';
+import { TraceReporter } from './report/trace-reporter.js';
+import { resolveOptions } from './resolve-options.js';
+import { ConfigurableTraceModule, TRACE_ASYNC_OPTIONS_TYPE, TRACE_OPTIONS_TYPE, TRACE_RAW_OPTIONS } from './trace.options.js';
+import type { TraceModuleOptions } from './trace.options.js';
+import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './trace.tokens.js';
+
+/**
+ * Import once (it is global): traces every HTTP, WebSocket and RPC handler, records `@Trace` calls under them,
+ * and reports slow and failing ones with a machine snapshot.
+ */
+@Global()
+@Module({
+  providers: [
+    { provide: TRACE_OPTIONS, useFactory: (options: TraceModuleOptions) => resolveOptions(options), inject: [TRACE_RAW_OPTIONS] },
+    AppConnections,
+    SystemMetricsService,
+    MemoryMonitorService,
+    { provide: TRACE_METRICS_SOURCE, useExisting: SystemMetricsService },
+    TraceReporter,
+    TraceInterceptor,
+    { provide: APP_INTERCEPTOR, useExisting: TraceInterceptor },
+    {
+      provide: TRACE_GATEWAY_BINDING,
+      useFactory: (modules: ModulesContainer, reporter: TraceReporter) => bindGateways(modules, () => reporter),
+      inject: [ModulesContainer, TraceReporter],
+    },
+  ],
+  exports: [TRACE_OPTIONS, TraceInterceptor, SystemMetricsService, TraceReporter],
+})
+export class TraceModule extends ConfigurableTraceModule implements OnModuleInit, OnModuleDestroy {
+  constructor(@Inject(TraceReporter) private readonly reporter: TraceReporter) {
+    super();
+  }
+
+  /** Registers the module; options are validated at bootstrap. */
+  static override forRoot(options: typeof TRACE_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /** Registers the module with options from a factory (e.g. `ConfigService`). */
+  static override forRootAsync(options: typeof TRACE_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return super.forRootAsync(options);
+  }
+
+  onModuleInit(): void {
+    // `TraceContext.run` outside handlers reports through the running app's reporter.
+    defaultSink.current = this.reporter;
+  }
+
+  onModuleDestroy(): void {
+    if (defaultSink.current === this.reporter) defaultSink.current = undefined;
+  }
+}

@@ -1,0 +1,72 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
+
+/** Which SQL / Redis calls become spans (SQL statements and Redis commands as children of the traced method). */
+export interface TraceInstrumentOptions {
+  /** Record TypeORM statements of the app's DataSource. @default true */
+  typeorm?: boolean;
+  /** Record commands of the app's ioredis client. @default true */
+  ioredis?: boolean;
+  /** `'normalized'`: SQL with literals replaced by `?`; `'none'`: operation only. @default 'normalized' */
+  statement?: 'normalized' | 'none';
+  /** Put the first key of a Redis command in the span name (`redis GET room:42`). @default true */
+  redisKeys?: boolean;
+  /** Longest statement kept, in characters. @default 500 */
+  maxStatementLength?: number;
+}
+
+/** Options of the memory-leak monitor (off unless given). */
+export interface TraceMemoryMonitorOptions {
+  /** How often the heap is sampled. @default 30000 */
+  intervalMs?: number;
+  /** Warn when heap use reaches this percent of V8's `heap_size_limit`. @default 85 */
+  heapLimitPercent?: number;
+  /** Warn when heap-after-GC rose over this many consecutive samples. @default 5 */
+  growthSamples?: number;
+}
+
+/** Options of `TraceModule.forRoot` / `forRootAsync`. */
+export interface TraceModuleOptions {
+  /** A handler at or above this duration is reported as `slow`. @default 1000 */
+  slowThresholdMs?: number;
+  /** Report every handler (`outcome: "ok"` for fast ones). @default false */
+  logAll?: boolean;
+  /** `'text'`: an indented tree through `logger`; `'json'`: one JSON line per report on stdout. @default 'text' */
+  format?: 'text' | 'json';
+  /** Spans kept per trace; the rest are counted in `droppedSpans`. @default 1000 */
+  maxSpans?: number;
+  /** Timeout of each metrics probe (probes run in parallel). @default 500 */
+  metricsTimeoutMs?: number;
+  /**
+   * TypeORM `DataSource` DI token, or `false` for none. Default: the app's default DataSource if it has one.
+   */
+  dataSource?: unknown;
+  /**
+   * ioredis client DI token, or `false` for none.
+   * Default: the `@nestjs-modules/ioredis` default connection if the app has one.
+   */
+  redis?: unknown;
+  /** Where text reports go. @default new Logger('Trace') */
+  logger?: LoggerService;
+  /**
+   * A handler still running after this long is reported once as `hung`, with its partial tree.
+   * `0` turns it off. @default 5 × slowThresholdMs
+   */
+  hungThresholdMs?: number;
+  /** SQL and Redis spans. */
+  instrument?: TraceInstrumentOptions;
+  /** Memory-leak monitor; off by default. */
+  memoryMonitor?: TraceMemoryMonitorOptions;
+  /** Longest error stack kept in a report, in characters. @default 4000 */
+  maxStackLength?: number;
+}
+
+export const {
+  ConfigurableModuleClass: ConfigurableTraceModule,
+  MODULE_OPTIONS_TOKEN: TRACE_RAW_OPTIONS,
+  OPTIONS_TYPE: TRACE_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: TRACE_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<TraceModuleOptions>({ moduleName: 'Trace' })
+  .setClassMethodName('forRoot')
+  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .build();

@@ -1,0 +1,7 @@
+/** Internal DI tokens: namespaced strings so "Nest can't resolve …" errors read well. Never exported. */
+export const TRACE_OPTIONS = 'TRACE:OPTIONS';
+export const TRACE_GATEWAY_BINDING = 'TRACE:GATEWAY_BINDING';
+/** Metadata key set by `@NoTrace()` on (prototype, method name). */
+export const NO_TRACE_METADATA = 'TRACE:NO_TRACE';
+/** The `MetricsSource` reports take their snapshot from (SystemMetricsService). */
+export const TRACE_METRICS_SOURCE = 'TRACE:METRICS_SOURCE';
