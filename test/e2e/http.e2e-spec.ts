@@ -1,0 +1,132 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { TraceContext, TraceModule } from '../../src/index.js';
+import { ReportCapture, tree } from '../support/report-capture.js';
+import { RoomService, RoomsController, RolesGuard } from './fixtures/rooms.fixture.js';
+
+@Module({
+  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  controllers: [RoomsController],
+  providers: [RoomService, RolesGuard],
+})
+class HttpAppModule {}
+
+const platforms = ['express', 'fastify'] as const;
+
+describe.each(platforms)('HTTP over %s', (platform) => {
+  let app: INestApplication;
+  const capture = new ReportCapture();
+
+  beforeAll(async () => {
+    capture.start();
+    const moduleRef = await Test.createTestingModule({ imports: [HttpAppModule] }).compile();
+    if (platform === 'fastify') {
+      app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
+      await app.init();
+      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    } else {
+      app = moduleRef.createNestApplication();
+      await app.init();
+    }
+  });
+
+  afterAll(async () => {
+    await app.close();
+    capture.stop();
+  });
+
+  beforeEach(() => capture.clear());
+
+  it('answers a class-traced controller as without the library, and reports nothing for a fast call', async () => {
+    const response = await request(app.getHttpServer()).get('/rooms/7').expect(200);
+    expect(response.body).toEqual({ id: '7' });
+    await request(app.getHttpServer()).post('/rooms').send({ name: 'lobby' }).expect(201, { name: 'lobby' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(capture.reports).toHaveLength(0);
+  });
+
+  it('reports a slow call with handler, route pattern, nesting and metrics', async () => {
+    const response = await request(app.getHttpServer()).get('/rooms/42/slow?ms=150&secret=x').expect(200);
+    const [record] = await capture.waitFor((r) => r.outcome === 'slow');
+    expect(record).toMatchObject({
+      type: 'trace',
+      transport: 'http',
+      handler: 'RoomsController.slow',
+      route: 'GET /rooms/:id/slow',
+      droppedSpans: 0,
+    });
+    expect(record!.traceId).toBe(response.body.traceId);
+    expect(record!.durationMs).toBeGreaterThanOrEqual(140);
+    expect(tree(record!)).toEqual(['RoomsController.slow', '  RoomService.slow', '    RoomService.validate', '    RoomService.save']);
+    const [root, slow, validate, save] = record!.spans;
+    expect(slow!.durationMs).toBeLessThanOrEqual(root!.durationMs);
+    expect(validate!.startMs).toBeLessThanOrEqual(save!.startMs);
+    expect(save!.startMs).toBeGreaterThanOrEqual(140);
+    expect(record!.metrics?.cpu).toBeDefined();
+    expect(record!.metrics?.memory).toBeDefined();
+    expect(record!.metrics?.eventLoop).toBeDefined();
+    expect(record!.metrics?.mysql).toBeNull();
+    expect(record!.metrics?.redis).toBeNull();
+    expect(JSON.stringify(record)).not.toContain('secret');
+  });
+
+  it('reports a failing call and keeps the response Nest would send', async () => {
+    await request(app.getHttpServer()).get('/rooms/1/fail').expect(500);
+    const [record] = await capture.waitFor((r) => r.outcome === 'error');
+    expect(record).toMatchObject({ handler: 'RoomsController.fail', route: 'GET /rooms/:id/fail' });
+    expect(record!.error).toMatchObject({ name: 'Error', message: 'Room is full' });
+    expect(record!.error?.stack).toContain('RoomService');
+    expect(record!.spans[1]).toMatchObject({ name: 'RoomService.fail', depth: 1, error: 'Room is full' });
+    await request(app.getHttpServer()).get('/rooms/1/forbidden').expect(403);
+    const [forbidden] = await capture.waitFor((r) => r.handler === 'RoomsController.forbidden');
+    expect(forbidden!.error).toMatchObject({ name: 'ForbiddenException', message: 'not yours' });
+  });
+
+  it('keeps guard metadata: a roles guard still rejects', async () => {
+    await request(app.getHttpServer()).get('/rooms/1/admin').expect(403);
+    await request(app.getHttpServer()).get('/rooms/1/admin').set('x-role', 'admin').expect(200, { ok: true });
+  });
+
+  it('times an Observable handler to completion', async () => {
+    await request(app.getHttpServer()).get('/rooms/1/stream').expect(200, { n: 1 });
+    const [record] = await capture.waitFor((r) => r.handler === 'RoomsController.stream');
+    expect(record!.outcome).toBe('slow');
+    expect(record!.durationMs).toBeGreaterThanOrEqual(110);
+  });
+
+  it('continues an incoming traceparent and ignores a malformed one', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const ok = await request(app.getHttpServer())
+      .get('/rooms/1/slow?ms=110')
+      .set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`)
+      .expect(200);
+    expect(ok.body.traceId).toBe(traceId);
+    const bad = await request(app.getHttpServer()).get('/rooms/1/slow?ms=110').set('traceparent', `00-${traceId}-zz-01\r\nx`).expect(200);
+    expect(bad.body.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(bad.body.traceId).not.toBe(traceId);
+    await capture.waitFor((r) => r.outcome === 'slow', 2);
+    for (const line of capture.rawLines) expect(line.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('keeps 200 concurrent requests with interleaved nesting in their own traces', async () => {
+    const patterns = ['ab', 'a.b', 'a!b~c', '.a.b.c', 'abc', '~a.b!'];
+    const server = app.getHttpServer();
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => request(server).get(`/rooms/shaped/${encodeURIComponent(patterns[i % patterns.length]!)}`)),
+    );
+    const ids = new Set<string>();
+    for (const response of responses) {
+      expect(response.status).toBe(200);
+      const { traceId, seen } = response.body as { traceId: string; seen: string[] };
+      ids.add(traceId);
+      for (const step of seen) expect(step.endsWith(`:${traceId}`)).toBe(true);
+    }
+    expect(ids.size).toBe(200);
+    expect(TraceContext.current()).toBeUndefined();
+  });
+});

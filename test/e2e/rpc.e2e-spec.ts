@@ -1,0 +1,71 @@
+import 'reflect-metadata';
+import { Controller, Module } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { ClientProxyFactory, MessagePattern, Payload, RpcException, Transport } from '@nestjs/microservices';
+import type { ClientProxy } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import { firstValueFrom } from 'rxjs';
+import { Trace, TraceContext, TraceModule } from '../../src/index.js';
+import { freePort } from '../support/free-port.js';
+import { ReportCapture, tree } from '../support/report-capture.js';
+import { RoomService, sleep } from './fixtures/rooms.fixture.js';
+
+@Controller()
+@Trace()
+class MathController {
+  constructor(private readonly rooms: RoomService) {}
+  @MessagePattern({ cmd: 'sum' })
+  async sum(@Payload() numbers: number[]): Promise<{ sum: number; traceId: string | undefined }> {
+    await this.rooms.slow(120);
+    return { sum: numbers.reduce((a, b) => a + b, 0), traceId: TraceContext.current()?.traceId };
+  }
+  @MessagePattern('explode')
+  async explode(): Promise<never> {
+    await sleep(1);
+    throw new RpcException('kaboom');
+  }
+}
+
+@Module({
+  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  controllers: [MathController],
+  providers: [RoomService],
+})
+class RpcAppModule {}
+
+describe('RPC over TCP', () => {
+  let app: INestApplication;
+  let client: ClientProxy;
+  const capture = new ReportCapture();
+
+  beforeAll(async () => {
+    capture.start();
+    const port = await freePort();
+    app = (await Test.createTestingModule({ imports: [RpcAppModule] }).compile()).createNestApplication();
+    app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    await app.startAllMicroservices();
+    await app.init();
+    client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    await client.connect();
+  });
+  afterAll(async () => {
+    client.close();
+    await app.close();
+    capture.stop();
+  });
+
+  it('reports a slow RPC handler with its pattern and call tree; the reply is unchanged', async () => {
+    const reply = await firstValueFrom(client.send<{ sum: number; traceId: string }>({ cmd: 'sum' }, [1, 2, 3]));
+    expect(reply.sum).toBe(6);
+    const [record] = await capture.waitFor((r) => r.transport === 'rpc' && r.outcome === 'slow');
+    expect(record).toMatchObject({ handler: 'MathController.sum', route: '{"cmd":"sum"}', traceId: reply.traceId });
+    expect(tree(record!)).toEqual(['MathController.sum', '  RoomService.slow', '    RoomService.validate', '    RoomService.save']);
+  });
+
+  it('reports a failing RPC handler; the caller gets the same RPC error', async () => {
+    await expect(firstValueFrom(client.send('explode', {}))).rejects.toMatchObject({ status: 'error', message: 'kaboom' });
+    const [record] = await capture.waitFor((r) => r.transport === 'rpc' && r.outcome === 'error');
+    expect(record).toMatchObject({ handler: 'MathController.explode', route: 'explode' });
+    expect(record!.error).toMatchObject({ name: 'RpcException', message: 'kaboom' });
+  });
+});

@@ -1,0 +1,368 @@
+import 'reflect-metadata';
+import { Controller, Get, Post, SetMetadata, UseGuards } from '@nestjs/common';
+import type { CanActivate } from '@nestjs/common';
+import { MessagePattern } from '@nestjs/microservices';
+import { SubscribeMessage } from '@nestjs/websockets';
+import { firstValueFrom, Observable, throwError, timer, map, Subject } from 'rxjs';
+import { TraceContext } from '../../../src/context/trace-context.js';
+import { NoTrace } from '../../../src/decorators/no-trace.decorator.js';
+import { Trace } from '../../../src/decorators/trace.decorator.js';
+import { CaptureSink } from '../../support/capture-sink.js';
+
+class AllowGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+const sink = new CaptureSink();
+beforeEach(() => {
+  sink.finishedContexts.length = 0;
+  sink.install();
+});
+afterEach(() => sink.uninstall());
+
+const spanNames = () => sink.last().spans.map((s) => `${'  '.repeat(s.depth)}${s.name}`);
+
+describe('@Trace keeps what Nest reads from the method', () => {
+  @Controller('rooms')
+  @Trace()
+  class ClassLevelController {
+    @Get(':id')
+    @SetMetadata('roles', ['admin'])
+    @UseGuards(AllowGuard)
+    find(_id: string, _extra: number): string {
+      return 'x';
+    }
+    @SubscribeMessage('createRoom')
+    create(): void {}
+    @MessagePattern({ cmd: 'sum' })
+    sum(): void {}
+  }
+
+  class MethodBelow {
+    @Post('a')
+    @Trace()
+    below(_a: string): void {}
+  }
+
+  class MethodAbove {
+    @Trace()
+    @Post('b')
+    @SetMetadata('roles', ['user'])
+    above(_a: string, _b: string): void {}
+  }
+
+  it('copies every metadata key (class decorator), keeps name and length', () => {
+    const fn = ClassLevelController.prototype.find;
+    expect(Reflect.getMetadata('path', fn)).toBe(':id');
+    expect(Reflect.getMetadata('method', fn)).toBe(0);
+    expect(Reflect.getMetadata('roles', fn)).toEqual(['admin']);
+    expect(Reflect.getMetadata('__guards__', fn)).toEqual([AllowGuard]);
+    expect(Reflect.getMetadata('message', ClassLevelController.prototype.create)).toBe('createRoom');
+    expect(Reflect.getMetadata('websockets:message_mapping', ClassLevelController.prototype.create)).toBe(true);
+    expect(Reflect.getMetadata('microservices:pattern', ClassLevelController.prototype.sum)).toEqual([{ cmd: 'sum' }]);
+    expect(fn.name).toBe('find');
+    expect(fn.length).toBe(2);
+    expect(Reflect.getMetadata('design:paramtypes', ClassLevelController.prototype, 'find')).toEqual([String, Number]);
+  });
+
+  it('keeps metadata whichever order the method decorators are written in', () => {
+    expect(Reflect.getMetadata('path', MethodBelow.prototype.below)).toBe('a');
+    expect(Reflect.getMetadata('path', MethodAbove.prototype.above)).toBe('b');
+    expect(Reflect.getMetadata('roles', MethodAbove.prototype.above)).toEqual(['user']);
+    expect(MethodAbove.prototype.above.name).toBe('above');
+    expect(MethodAbove.prototype.above.length).toBe(2);
+  });
+});
+
+describe('@Trace keeps the return type and the error', () => {
+  @Trace()
+  class Service {
+    add(a: number, b: number): number {
+      return a + b;
+    }
+    fail(error: unknown): never {
+      throw error;
+    }
+    async later(value: object): Promise<object> {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return value;
+    }
+    async reject(error: unknown): Promise<never> {
+      await Promise.resolve();
+      throw error;
+    }
+    lazy(thenable: object): object {
+      return thenable;
+    }
+    stream(counter: { n: number }): Observable<number> {
+      return timer(100).pipe(map(() => ++counter.n));
+    }
+    broken(): Observable<never> {
+      return throwError(() => new Error('stream broke'));
+    }
+  }
+  const service = new Service();
+
+  it('a sync method stays sync, inside and outside a trace', () => {
+    expect(service.add(1, 2)).toBe(3);
+    const inside = TraceContext.run('root', () => service.add(2, 3));
+    expect(inside).toBe(5);
+    expect(spanNames()).toEqual(['root', '  Service.add']);
+  });
+
+  it.each([new Error('boom'), null, undefined, 'text', 42])('rethrows the very same thrown value (%p)', (thrown) => {
+    let caught: unknown = 'not thrown';
+    TraceContext.run('root', () => {
+      try {
+        service.fail(thrown);
+      } catch (error) {
+        caught = error;
+      }
+    });
+    expect(caught).toBe(thrown);
+    expect(sink.last().spans[1]?.error).toBeDefined();
+  });
+
+  it('resolves to the same value and rejects with the same object', async () => {
+    const value = {};
+    const error = new Error('nope');
+    await TraceContext.run('root', async () => {
+      expect(await service.later(value)).toBe(value);
+      await expect(service.reject(error)).rejects.toBe(error);
+    });
+    const spans = sink.last().spans;
+    expect(spans.map((s) => s.name)).toEqual(['root', 'Service.later', 'Service.reject']);
+    expect(spans[1]?.durationMs).toBeGreaterThanOrEqual(4);
+    expect(spans[2]?.error).toBe('nope');
+  });
+
+  it('never calls then() of a foreign thenable', () => {
+    let calls = 0;
+    const thenable = { then: () => calls++ };
+    const result = TraceContext.run('root', () => service.lazy(thenable));
+    expect(result).toBe(thenable);
+    expect(calls).toBe(0);
+  });
+
+  it('times an Observable per subscription, from subscription to completion, and stays lazy', async () => {
+    const counter = { n: 0 };
+    await TraceContext.run('root', async () => {
+      const stream = service.stream(counter);
+      expect(stream).toBeInstanceOf(Observable);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(counter.n).toBe(0);
+      await firstValueFrom(stream);
+      await firstValueFrom(stream);
+    });
+    expect(counter.n).toBe(2);
+    const spans = sink.last().spans.filter((s) => s.name === 'Service.stream');
+    expect(spans).toHaveLength(2);
+    for (const span of spans) expect(span.durationMs).toBeGreaterThanOrEqual(90);
+    // Timed from subscription: the 50 ms before subscribing are not counted.
+    expect(spans[0]!.durationMs).toBeLessThan(140 + 300);
+    expect(spans[0]!.startMs).toBeGreaterThanOrEqual(45);
+  });
+
+  it('records an Observable error and a cancelled subscription', async () => {
+    await TraceContext.run('root', async () => {
+      await expect(firstValueFrom(service.broken())).rejects.toThrow('stream broke');
+      const subscription = service.stream({ n: 0 }).subscribe();
+      subscription.unsubscribe();
+    });
+    const spans = sink.last().spans;
+    expect(spans[1]).toMatchObject({ name: 'Service.broken', error: 'stream broke' });
+    expect(spans[2]).toMatchObject({ name: 'Service.stream', cancelled: true });
+  });
+
+  it('records nothing outside a trace', async () => {
+    service.add(1, 1);
+    await service.later({});
+    expect(sink.finishedContexts).toHaveLength(0);
+    expect(TraceContext.current()).toBeUndefined();
+  });
+});
+
+describe('@Trace on a class', () => {
+  let getterCalls = 0;
+  @Trace()
+  class Target {
+    static staticMethod(): string {
+      return 'static';
+    }
+    get value(): number {
+      getterCalls++;
+      throw new Error('getter must not run at decoration');
+    }
+    set value(_v: number) {}
+    visible(): string {
+      return this.hidden();
+    }
+    @NoTrace()
+    hidden(): string {
+      return 'hidden';
+    }
+    @Trace({ name: 'custom-name' })
+    named(): string {
+      return 'named';
+    }
+  }
+
+  it('skips getters, setters, statics and @NoTrace methods, and wraps once', () => {
+    expect(getterCalls).toBe(0);
+    const descriptor = Object.getOwnPropertyDescriptor(Target.prototype, 'value');
+    expect(typeof descriptor?.get).toBe('function');
+    expect(Target.staticMethod()).toBe('static');
+    const target = new Target();
+    TraceContext.run('root', () => {
+      target.visible();
+      target.named();
+      Target.staticMethod();
+    });
+    expect(spanNames()).toEqual(['root', '  Target.visible', '  custom-name']);
+    expect(getterCalls).toBe(0);
+  });
+
+  it('keeps descriptor flags', () => {
+    const descriptor = Object.getOwnPropertyDescriptor(Target.prototype, 'visible');
+    expect(descriptor).toMatchObject({ enumerable: false, writable: true, configurable: true });
+  });
+
+  it('names spans after the runtime class and nests super calls', () => {
+    @Trace()
+    class Base {
+      work(): string {
+        return 'base';
+      }
+    }
+    @Trace()
+    class Derived extends Base {
+      override work(): string {
+        return `derived+${super.work()}`;
+      }
+    }
+    class Plain extends Base {}
+    TraceContext.run('root', () => {
+      expect(new Derived().work()).toBe('derived+base');
+      new Plain().work();
+    });
+    expect(spanNames()).toEqual(['root', '  Derived.work', '    Derived.work', '  Plain.work']);
+  });
+
+  it('applying @Trace twice does not wrap twice', () => {
+    class Twice {
+      @Trace()
+      @Trace()
+      run(): number {
+        return 1;
+      }
+    }
+    TraceContext.run('root', () => new Twice().run());
+    expect(spanNames()).toEqual(['root', '  Twice.run']);
+  });
+
+  it('keeps this for .call and bound methods', () => {
+    @Trace()
+    class Holder {
+      constructor(readonly id: string) {}
+      who(): string {
+        return this.id;
+      }
+    }
+    const a = new Holder('a');
+    const b = new Holder('b');
+    TraceContext.run('root', () => {
+      expect(a.who.call(b)).toBe('b');
+      expect(a.who.bind(a)()).toBe('a');
+    });
+  });
+});
+
+describe('context', () => {
+  @Trace()
+  class Nested {
+    async outer(): Promise<void> {
+      await Promise.all([this.left(), this.right()]);
+    }
+    async left(): Promise<void> {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await this.leaf();
+    }
+    async right(): Promise<void> {
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.leaf();
+    }
+    async leaf(): Promise<void> {
+      await Promise.resolve();
+    }
+  }
+
+  it('puts concurrent children under the right parent', async () => {
+    await TraceContext.run('root', () => new Nested().outer());
+    const spans = sink.last().spans;
+    const byName = spans.map((s) => [s.name, s.depth]);
+    expect(byName).toEqual([
+      ['root', 0],
+      ['Nested.outer', 1],
+      ['Nested.left', 2],
+      ['Nested.right', 2],
+      ['Nested.leaf', 3],
+      ['Nested.leaf', 3],
+    ]);
+  });
+
+  it('caps spans at maxSpans and counts the rest', () => {
+    const small = new CaptureSink(50).install();
+    @Trace()
+    class Many {
+      one(): void {}
+    }
+    const many = new Many();
+    TraceContext.run('root', () => {
+      for (let i = 0; i < 10_000; i++) many.one();
+    });
+    const record = small.last();
+    expect(record.spans).toHaveLength(50);
+    expect(record.droppedSpans).toBe(10_000 - 49);
+    small.uninstall();
+  });
+
+  it('gives a 32-hex trace id, addLog notes on the current span, and nothing after the run', async () => {
+    let id = '';
+    @Trace()
+    class Logs {
+      note(): void {
+        TraceContext.current()?.addLog('cache miss');
+      }
+    }
+    await TraceContext.run('root', async () => {
+      const context = TraceContext.current();
+      id = context?.traceId ?? '';
+      new Logs().note();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      expect(TraceContext.current()?.traceId).toBe(id);
+      expect(context?.elapsedMs).toBeGreaterThan(0);
+    });
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(sink.last().traceId).toBe(id);
+    expect(sink.last().spans[1]?.logs).toEqual(['cache miss']);
+    expect(TraceContext.current()).toBeUndefined();
+  });
+
+  it('a hot Subject result still works', () => {
+    class Hot {
+      @Trace()
+      subject(s: Subject<number>): Observable<number> {
+        return s;
+      }
+    }
+    const s = new Subject<number>();
+    const seen: number[] = [];
+    TraceContext.run('root', () => {
+      new Hot().subject(s).subscribe((v) => seen.push(v));
+    });
+    s.next(7);
+    expect(seen).toEqual([7]);
+  });
+});

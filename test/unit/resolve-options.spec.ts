@@ -1,0 +1,33 @@
+import { resolveOptions } from '../../src/resolve-options.js';
+
+describe('resolveOptions', () => {
+  it('fills the documented defaults', () => {
+    const options = resolveOptions(undefined);
+    expect(options).toMatchObject({
+      slowThresholdMs: 1000,
+      logAll: false,
+      format: 'text',
+      maxSpans: 1000,
+      metricsTimeoutMs: 500,
+      hungThresholdMs: 5000,
+      memoryMonitor: false,
+      instrument: { typeorm: true, ioredis: true, statement: 'normalized', redisKeys: true, maxStatementLength: 500 },
+    });
+    expect(resolveOptions({ slowThresholdMs: 200 }).hungThresholdMs).toBe(1000);
+  });
+
+  it.each([
+    [{ slowThresholdMs: -1 }, /"slowThresholdMs" must be a number ≥ 0 \(got -1\)/],
+    [{ slowThresholdMs: '200' }, /"slowThresholdMs" must be a number/],
+    [{ slowThresholdMs: Number.NaN }, /"slowThresholdMs"/],
+    [{ format: 'xml' }, /"format" must be one of 'text', 'json' \(got "xml"\)/],
+    [{ maxSpans: 0 }, /"maxSpans" must be an integer ≥ 1/],
+    [{ maxSpans: 1.5 }, /"maxSpans" must be an integer/],
+    [{ logAll: 'yes' }, /"logAll" must be true or false/],
+    [{ instrument: { statement: 'raw' } }, /"instrument.statement" must be one of 'normalized', 'none'/],
+    [{ memoryMonitor: { heapLimitPercent: 150 } }, /"memoryMonitor.heapLimitPercent" must be a number ≥ 1 and ≤ 100/],
+    [{ logger: {} }, /"logger" must be a Nest LoggerService/],
+  ])('rejects %p with a message naming the option', (options, message) => {
+    expect(() => resolveOptions(options as never)).toThrow(message);
+  });
+});
