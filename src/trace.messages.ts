@@ -8,6 +8,12 @@ export const MESSAGES = {
     `nestjs-trace: "${feature}" needs the package "${pkg}"; install it (npm i ${pkg}) or turn the option off`,
   internalFailure: (where: string, error: unknown): string =>
     `nestjs-trace: ${where} failed and was skipped: ${errorText(error)}`,
+  tokenWrongKind: (name: string, token: unknown, expected: string): string =>
+    `nestjs-trace: option "${name}" names a provider that is not ${expected} (token ${describe(token)})`,
+  heapNearLimit: (usedMB: number, limitMB: number, percent: number, threshold: number): string =>
+    `nestjs-trace: heap use is ${usedMB} MB of the ${limitMB} MB V8 heap limit (${percent}%, warning at ${threshold}%)`,
+  heapGrowing: (samples: number, fromMB: number, toMB: number, intervalMs: number): string =>
+    `nestjs-trace: possible memory leak: heap after GC rose ${samples} times in a row, ${fromMB} MB → ${toMB} MB (one sample every ${intervalMs} ms)`,
 } as const;
 
 export function describe(value: unknown): string {

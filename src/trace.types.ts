@@ -97,8 +97,11 @@ export interface RedisMetrics {
   connectedClients: number;
   usedMemoryMB: number;
   opsPerSec: number;
-  /** Commands sent by this app's client that are still waiting for a reply. */
-  commandQueueLength: number;
+  /**
+   * Commands sent by this app's client that are still waiting for a reply (read in-process);
+   * `null` when the installed ioredis version does not expose its queue.
+   */
+  commandQueueLength: number | null;
   [extra: string]: unknown;
 }
 
