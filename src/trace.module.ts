@@ -3,7 +3,7 @@ import type { DynamicModule, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
 import { defaultSink } from './context/trace-context.js';
 import { AppConnections } from './connections/app-connections.service.js';
-import { bindGateways } from './interceptor/gateway-binding.js';
+import { bindHandlers } from './interceptor/handler-binding.js';
 import { TraceInterceptor } from './interceptor/trace.interceptor.js';
 import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
@@ -30,7 +30,7 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
     { provide: APP_INTERCEPTOR, useExisting: TraceInterceptor },
     {
       provide: TRACE_GATEWAY_BINDING,
-      useFactory: (modules: ModulesContainer, reporter: TraceReporter) => bindGateways(modules, () => reporter),
+      useFactory: (modules: ModulesContainer, reporter: TraceReporter) => bindHandlers(modules, () => reporter),
       inject: [ModulesContainer, TraceReporter],
     },
   ],

@@ -11,6 +11,8 @@ export interface RootSpec {
   sink: () => TraceSink | undefined;
   /** Builds the origin from the call's arguments (e.g. the socket's handshake). */
   origin: (args: readonly unknown[]) => TraceOrigin;
+  /** Name of the root span (`Gateway.method`). */
+  name: string;
 }
 
 interface TracedMethodState {
@@ -89,7 +91,7 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
 function openRoot(root: RootSpec, wrapper: Method, original: Method, self: unknown, args: unknown[]): unknown {
   let context: TraceContext;
   try {
-    context = new TraceContext(root.origin(args), root.sink());
+    context = new TraceContext(root.origin(args), root.sink(), root.name);
   } catch {
     // Never let the library break a handler: without a context it simply runs untraced.
     return original.apply(self, args);

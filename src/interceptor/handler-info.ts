@@ -18,8 +18,19 @@ interface SocketLike {
   handshake?: { headers?: Record<string, unknown>; auth?: Record<string, unknown> };
 }
 
-// Event names and RPC patterns never change for a handler: computed once, not per request.
+// Event names, RPC patterns and span names never change for a handler: computed once, not per request.
 const eventNames = new WeakMap<object, string>();
+const spanNames = new WeakMap<object, string>();
+
+/** `Class.method` of a handler, remembered per handler function. */
+export function handlerSpanName(origin: TraceOrigin, handler: object): string {
+  let name = spanNames.get(handler);
+  if (name === undefined) {
+    name = origin.handlerClass ? `${origin.handlerClass.name}.${origin.handlerName}` : origin.handlerName;
+    spanNames.set(handler, name);
+  }
+  return name;
+}
 
 function patternName(pattern: unknown): string {
   if (typeof pattern === 'string') return pattern;
@@ -28,6 +39,12 @@ function patternName(pattern: unknown): string {
   } catch {
     return String(pattern);
   }
+}
+
+/** Trace origin of an RPC message (`data` may carry a W3C `traceparent` field). */
+export function rpcOrigin(handlerClass: { name: string }, handlerName: string, pattern: unknown, data: unknown): TraceOrigin {
+  const traceparent = data !== null && typeof data === 'object' ? (data as { traceparent?: unknown }).traceparent : undefined;
+  return withParent({ transport: 'rpc', handlerClass, handlerName, route: patternName(pattern) }, traceparent);
 }
 
 function handlerEvent(handler: object, type: 'ws' | 'rpc'): string {
@@ -90,9 +107,7 @@ export function originOf(context: ExecutionContext): TraceOrigin | undefined {
     return wsOrigin(handlerClass, handler.name, handlerEvent(handler, 'ws'), context.switchToWs().getClient<SocketLike>());
   }
   if (type === 'rpc') {
-    const data = context.switchToRpc().getData<{ traceparent?: unknown } | undefined>();
-    const traceparent = data !== null && typeof data === 'object' ? data.traceparent : undefined;
-    return withParent({ transport: 'rpc', handlerClass, handlerName: handler.name, route: handlerEvent(handler, 'rpc') }, traceparent);
+    return rpcOrigin(handlerClass, handler.name, handlerEvent(handler, 'rpc'), context.switchToRpc().getData());
   }
   return undefined;
 }

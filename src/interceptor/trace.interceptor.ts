@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 import { TraceContext } from '../context/trace-context.js';
 import { TraceFrame, traceStorage } from '../context/trace-storage.js';
 import { TraceReporter } from '../report/trace-reporter.js';
-import { originOf } from './handler-info.js';
+import { handlerSpanName, originOf } from './handler-info.js';
 
 /**
  * Opens one trace per HTTP request, WebSocket message or RPC call; the handler is its root span.
@@ -24,11 +24,12 @@ export class TraceInterceptor implements NestInterceptor {
     }
     if (origin === undefined) return next.handle();
     const handler = executionContext.getHandler();
+    const rootName = handlerSpanName(origin, handler);
     const reporter = this.reporter;
     // The context opens per subscription and `next.handle()` is called inside it, so the whole handler
     // (and Nest's own async scope binding) runs in this trace (the nestjs-cls interceptor shape).
     return new Observable<unknown>((subscriber) => {
-      const context = new TraceContext(origin, reporter);
+      const context = new TraceContext(origin, reporter, rootName);
       context.rootFunction = handler;
       let done = false;
       const subscription = traceStorage.run(new TraceFrame(context, 0), () =>

@@ -52,7 +52,10 @@ export function errorInfo(error: unknown, maxStackLength: number): { name: strin
   const message = safeMessage(error);
   if (!isObject(error)) return { name: typeof error, message };
   try {
-    const name = typeof error.name === 'string' ? error.name : 'Error';
+    let name = typeof error.name === 'string' ? error.name : 'Error';
+    // Subclasses that do not set `name` (Nest's WsException, RpcException) still say what they are.
+    const className = (error as { constructor?: { name?: unknown } }).constructor?.name;
+    if (name === 'Error' && typeof className === 'string' && className !== '' && className !== 'Object') name = className;
     let stack = typeof error.stack === 'string' ? error.stack : undefined;
     if (stack !== undefined) {
       // The first lines of a stack repeat the (possibly unmasked) message: keep only the frames.

@@ -36,6 +36,8 @@ describe('Socket.IO gateway', () => {
   });
   afterAll(async () => {
     for (const client of clients) client.disconnect();
+    // Let polling clients finish their last request before the server (and Jest's environment) goes away.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     await app.close();
     capture.stop();
   });
