@@ -65,6 +65,8 @@ export class MysqlProbe {
     try {
       return await withTimeout(this.queryServer(driver), this.timeoutMs, () => this.drop());
     } catch (error) {
+      // A fatal error (refused connect, lost or closed connection) leaves the connection unusable: open a new one next time.
+      if ((error as { fatal?: unknown } | null)?.fatal === true) this.drop();
       return classifyMysqlError(error);
     }
   }
