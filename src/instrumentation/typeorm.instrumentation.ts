@@ -79,8 +79,8 @@ function install(driver: object, manager: unknown): Installation {
   const runnerWrappers = createRunnerWrappers(state);
   const restores = [
     wrapMethod<AnyMethod>(driver, 'createQueryRunner', (original) =>
-      function createQueryRunner(this: unknown): unknown {
-        const runner = Reflect.apply(original, this, arguments);
+      function createQueryRunner(this: unknown, ...args: unknown[]): unknown {
+        const runner = original.apply(this, args);
         if (state.active) instrumentRunner(runner, runnerWrappers);
         return runner;
       },
@@ -106,19 +106,19 @@ function install(driver: object, manager: unknown): Installation {
  */
 function createRunnerWrappers(state: { active: boolean }): Record<RunnerMethod, AnyMethod> {
   return {
-    query: function query(this: unknown): unknown {
+    query: function query(this: unknown, ...args: unknown[]): unknown {
       const original = prototypeMethod(this, 'query');
       const frame = traceStorage.getStore();
-      if (frame === undefined || !state.active) return Reflect.apply(original, this, arguments);
+      if (frame === undefined || !state.active) return original.apply(this, args);
       const context = frame.context;
       const span = context.openSpan(STATEMENT_SPAN, statementParent(this as QueryRunnerLike, frame));
-      if (span < 0) return Reflect.apply(original, this, arguments);
-      const sql: unknown = arguments[0];
+      if (span < 0) return original.apply(this, args);
+      const sql = args[0];
       const info: DbSpanInfo = { system: 'mysql', statement: typeof sql === 'string' ? sql : undefined };
       context.setDb(span, info);
       let result: unknown;
       try {
-        result = Reflect.apply(original, this, arguments);
+        result = original.apply(this, args);
       } catch (error) {
         failStatement(context, span, info, error);
         throw error;
@@ -138,32 +138,31 @@ function createRunnerWrappers(state: { active: boolean }): Record<RunnerMethod, 
     },
 
     // `stream(sql, parameters, onEnd, onError)`: the span lasts until mysql2 ends or fails the query.
-    stream: function stream(this: unknown): unknown {
+    stream: function stream(this: unknown, ...args: unknown[]): unknown {
       const original = prototypeMethod(this, 'stream');
       const frame = traceStorage.getStore();
-      if (frame === undefined || !state.active) return Reflect.apply(original, this, arguments);
+      if (frame === undefined || !state.active) return original.apply(this, args);
       const context = frame.context;
       const span = context.openSpan(STATEMENT_SPAN, statementParent(this as QueryRunnerLike, frame));
-      if (span < 0) return Reflect.apply(original, this, arguments);
-      const args = Array.from(arguments);
-      const sql: unknown = args[0];
+      if (span < 0) return original.apply(this, args);
+      const sql = args[0];
       const info: DbSpanInfo = { system: 'mysql', statement: typeof sql === 'string' ? sql : undefined };
       context.setDb(span, info);
       const onEnd = args[2];
       const onError = args[3];
       // TypeORM attaches these to the mysql2 Query (an emitter that already has an `error` listener forwarding to the
       // stream), so adding ours changes nothing for the caller. `end` follows `error`; the first end wins.
-      args[2] = function (this: unknown): unknown {
+      args[2] = function (this: unknown, ...endArgs: unknown[]): unknown {
         context.endSpan(span, false);
-        return typeof onEnd === 'function' ? Reflect.apply(onEnd, this, arguments) : undefined;
+        return typeof onEnd === 'function' ? (onEnd as AnyMethod).apply(this, endArgs) : undefined;
       };
-      args[3] = function (this: unknown, error: unknown): unknown {
-        failStatement(context, span, info, error);
-        return typeof onError === 'function' ? Reflect.apply(onError, this, arguments) : undefined;
+      args[3] = function (this: unknown, ...errorArgs: unknown[]): unknown {
+        failStatement(context, span, info, errorArgs[0]);
+        return typeof onError === 'function' ? (onError as AnyMethod).apply(this, errorArgs) : undefined;
       };
       let result: unknown;
       try {
-        result = Reflect.apply(original, this, args);
+        result = original.apply(this, args);
       } catch (error) {
         failStatement(context, span, info, error);
         throw error;
@@ -174,20 +173,20 @@ function createRunnerWrappers(state: { active: boolean }): Record<RunnerMethod, 
       });
     },
 
-    startTransaction: async function startTransaction(this: unknown): Promise<unknown> {
+    startTransaction: async function startTransaction(this: unknown, ...args: unknown[]): Promise<unknown> {
       const runner = this as QueryRunnerLike;
       const original = prototypeMethod(this, 'startTransaction');
       const frame = traceStorage.getStore();
       // Inside `manager.transaction` the span exists already (the current frame); nested calls are savepoints.
       if (frame === undefined || !state.active || runner[RUNNER_TRANSACTION] !== undefined || isTransactionFrame(frame)) {
-        return Reflect.apply(original, this, arguments);
+        return original.apply(this, args);
       }
       const context = frame.context;
       const span = context.openSpan(TRANSACTION_SPAN, frame.span);
-      if (span < 0) return Reflect.apply(original, this, arguments);
+      if (span < 0) return original.apply(this, args);
       runner[RUNNER_TRANSACTION] = { context, span, parent: frame.span };
       try {
-        return await Reflect.apply(original, this, arguments);
+        return await original.apply(this, args);
       } catch (error) {
         runner[RUNNER_TRANSACTION] = undefined;
         context.endSpan(span, true, error);
@@ -195,12 +194,12 @@ function createRunnerWrappers(state: { active: boolean }): Record<RunnerMethod, 
       }
     },
 
-    commitTransaction: function commitTransaction(this: unknown): unknown {
-      return endRunnerTransaction(this as QueryRunnerLike, prototypeMethod(this, 'commitTransaction'), arguments, false);
+    commitTransaction: function commitTransaction(this: unknown, ...args: unknown[]): unknown {
+      return endRunnerTransaction(this as QueryRunnerLike, prototypeMethod(this, 'commitTransaction'), args, false);
     },
 
-    rollbackTransaction: function rollbackTransaction(this: unknown): unknown {
-      return endRunnerTransaction(this as QueryRunnerLike, prototypeMethod(this, 'rollbackTransaction'), arguments, true);
+    rollbackTransaction: function rollbackTransaction(this: unknown, ...args: unknown[]): unknown {
+      return endRunnerTransaction(this as QueryRunnerLike, prototypeMethod(this, 'rollbackTransaction'), args, true);
     },
   };
 }
@@ -219,11 +218,11 @@ function prototypeMethod(runner: unknown, key: RunnerMethod): AnyMethod {
   return (Object.getPrototypeOf(runner) as Record<RunnerMethod, AnyMethod>)[key];
 }
 
-async function endRunnerTransaction(runner: QueryRunnerLike, original: AnyMethod, args: IArguments, rollback: boolean): Promise<unknown> {
+async function endRunnerTransaction(runner: QueryRunnerLike, original: AnyMethod, args: unknown[], rollback: boolean): Promise<unknown> {
   const open = runner[RUNNER_TRANSACTION];
-  if (open === undefined) return Reflect.apply(original, runner, args);
+  if (open === undefined) return original.apply(runner, args);
   try {
-    const result: unknown = await Reflect.apply(original, runner, args);
+    const result = await original.apply(runner, args);
     // A savepoint release / rollback keeps the transaction open.
     if (runner.isTransactionActive !== true) {
       runner[RUNNER_TRANSACTION] = undefined;
@@ -239,15 +238,15 @@ async function endRunnerTransaction(runner: QueryRunnerLike, original: AnyMethod
 
 /** Runs `manager.transaction(...)` inside a `transaction` span, so everything its callback does nests under it. */
 function transactionWrapper(original: AnyMethod, state: { active: boolean }): AnyMethod {
-  return function transaction(this: unknown): unknown {
+  return function transaction(this: unknown, ...args: unknown[]): unknown {
     const frame = traceStorage.getStore();
-    if (frame === undefined || !state.active) return Reflect.apply(original, this, arguments);
+    if (frame === undefined || !state.active) return original.apply(this, args);
     const context = frame.context;
     const span = context.openSpan(TRANSACTION_SPAN, frame.span);
-    if (span < 0) return Reflect.apply(original, this, arguments);
+    if (span < 0) return original.apply(this, args);
     let result: unknown;
     try {
-      result = traceStorage.run(new TraceFrame(context, span), Reflect.apply, original, this, arguments);
+      result = traceStorage.run(new TraceFrame(context, span), () => original.apply(this, args));
     } catch (error) {
       context.endSpan(span, true, error);
       throw error;

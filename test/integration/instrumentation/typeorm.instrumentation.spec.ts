@@ -6,7 +6,7 @@ import { traceStorage } from '../../../src/context/trace-storage.js';
 import { Trace } from '../../../src/decorators/trace.decorator.js';
 import { instrumentDataSource } from '../../../src/instrumentation/typeorm.instrumentation.js';
 import { formatText } from '../../../src/report/text-format.js';
-import { CaptureSink, MYSQL_URL, RUN_ID, dbSpans, expectNested, parents, secret, traced, tree } from './helpers/traces.js';
+import { CaptureSink, MYSQL_URL, RUN_ID, dbSpans, expectNested, secret, traced, tree } from './helpers/traces.js';
 
 const ROOMS = `${RUN_ID}_room`;
 
