@@ -5,7 +5,9 @@ export { NoTrace } from './decorators/no-trace.decorator.js';
 export { TraceContext } from './context/trace-context.js';
 export { TraceInterceptor } from './interceptor/trace.interceptor.js';
 export { SystemMetricsService } from './metrics/system-metrics.service.js';
-export type { TraceModuleOptions, TraceInstrumentOptions, TraceMemoryMonitorOptions } from './trace.options.js';
+export { instrumentSocketIoAdmin } from './admin/socket-io-admin.js';
+export type { SocketIoServerLike, SocketIoNamespaceLike } from './admin/socket-io.types.js';
+export type { TraceModuleOptions, TraceInstrumentOptions, TraceMemoryMonitorOptions, TraceSocketIoAdminOptions } from './trace.options.js';
 export type {
   TraceRecord,
   SpanRecord,

@@ -14,6 +14,16 @@ export const MESSAGES = {
     `nestjs-trace: heap use is ${usedMB} MB of the ${limitMB} MB V8 heap limit (${percent}%, warning at ${threshold}%)`,
   heapGrowing: (samples: number, fromMB: number, toMB: number, intervalMs: number): string =>
     `nestjs-trace: possible memory leak: heap after GC rose ${samples} times in a row, ${fromMB} MB → ${toMB} MB (one sample every ${intervalMs} ms)`,
+  socketIoAdminInsecure: (nodeEnv: string | undefined): string =>
+    `nestjs-trace: option "socketIoAdmin.auth" is false, which lets anyone who can reach the server watch (and, unless readonly, act on) every socket; ` +
+    `this is refused because NODE_ENV is ${nodeEnv === undefined ? 'unset' : describe(nodeEnv)}, not "development": give { username, password } or set socketIoAdmin.allowInsecure: true`,
+  socketIoAdminNoServer: (): string =>
+    'nestjs-trace: option "socketIoAdmin" is set but no gateway has a @WebSocketServer() property, so the admin UI was not mounted; ' +
+    'add one to a gateway or call instrumentSocketIoAdmin(server, options) yourself',
+  socketIoAdminNotAServer: (got: unknown): string =>
+    `nestjs-trace: socketIoAdmin needs a Socket.IO Server or Namespace (got ${describe(got)})`,
+  socketIoAdminPasswordHash: (error: unknown): string =>
+    `nestjs-trace: option "socketIoAdmin.auth.password" is not a bcrypt hash and hashing it with bcryptjs (a dependency of @socket.io/admin-ui) failed: ${errorText(error)}; give a bcrypt hash instead`,
 } as const;
 
 export function describe(value: unknown): string {

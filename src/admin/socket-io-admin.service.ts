@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { OnApplicationBootstrap } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import type { ResolvedTraceOptions } from '../resolve-options.js';
+import { MESSAGES } from '../trace.messages.js';
+import { TRACE_OPTIONS } from '../trace.tokens.js';
+import { mountSocketIoAdmin, toSocketIoServer } from './socket-io-admin.js';
+import type { SocketIoServerLike } from './socket-io.types.js';
+
+// @nestjs/websockets metadata keys, read by value so the package stays optional.
+const GATEWAY_METADATA = 'websockets:is_gateway';
+const GATEWAY_SERVER_METADATA = 'websockets:is_socket';
+
+/**
+ * Mounts `@socket.io/admin-ui` when `socketIoAdmin` is given. Runs at `onApplicationBootstrap`: gateways get their
+ * server while modules are registered, before this hook and before clients are accepted.
+ */
+@Injectable()
+export class SocketIoAdminService implements OnApplicationBootstrap {
+  constructor(
+    @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
+    @Inject(ModulesContainer) private readonly modules: ModulesContainer,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const admin = this.options.socketIoAdmin;
+    if (!admin) return;
+    const servers = this.gatewayServers();
+    if (servers.length === 0) {
+      this.options.logger.warn?.(MESSAGES.socketIoAdminNoServer());
+      return;
+    }
+    await mountSocketIoAdmin(servers, admin);
+    this.options.logger.log(
+      `Socket.IO admin UI on namespace ${admin.namespaceName} (${admin.mode} mode, ${admin.readonly ? 'read-only' : 'read-write'}, ${admin.auth ? 'basic auth' : 'NO auth'})`,
+    );
+  }
+
+  /** The servers behind every gateway's `@WebSocketServer()` property (the way Nest's own explorer finds it). */
+  private gatewayServers(): SocketIoServerLike[] {
+    const servers: SocketIoServerLike[] = [];
+    for (const module of this.modules.values()) {
+      for (const wrapper of module.providers.values()) {
+        const { instance, metatype } = wrapper;
+        if (!instance || typeof instance !== 'object' || !metatype || !Reflect.getMetadata(GATEWAY_METADATA, metatype)) continue;
+        for (const key in instance) {
+          if (Reflect.getMetadata(GATEWAY_SERVER_METADATA, instance, key) === undefined) continue;
+          const value: unknown = (instance as Record<string, unknown>)[key];
+          if (value) servers.push(toSocketIoServer(value));
+        }
+      }
+    }
+    return servers;
+  }
+}
