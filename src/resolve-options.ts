@@ -24,15 +24,6 @@ export interface ResolvedTraceOptions {
   };
   memoryMonitor: { intervalMs: number; heapLimitPercent: number; growthSamples: number } | false;
   socketIoAdmin: ResolvedSocketIoAdminOptions | false;
-  socketIoAdmin: ResolvedSocketIoAdminOptions | false;
-}
-
-/** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
-export interface ResolvedSocketIoAdminOptions {
-  auth: { username: string; password: string } | false;
-  mode: 'development' | 'production';
-  namespaceName: string;
-  readonly: boolean;
 }
 
 /** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
@@ -113,37 +104,6 @@ export function resolveSocketIoAdminOptions(value: unknown, nodeEnv = process.en
   };
 }
 
-function nonEmptyString(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new Error(MESSAGES.invalidOption(name, 'a non-empty string', name.endsWith('password') ? typeof value : value));
-  return value;
-}
-
-/** Validates `socketIoAdmin` (also used by `instrumentSocketIoAdmin`); `auth: false` needs development or `allowInsecure`. */
-export function resolveSocketIoAdminOptions(value: unknown, nodeEnv = process.env.NODE_ENV): ResolvedSocketIoAdminOptions | false {
-  if (value === undefined || value === false) return false;
-  const admin = object('socketIoAdmin', value) ?? {};
-  const allowInsecure = boolean('socketIoAdmin.allowInsecure', admin.allowInsecure, false);
-  let auth: ResolvedSocketIoAdminOptions['auth'];
-  if (admin.auth === false) {
-    if (!allowInsecure && nodeEnv !== 'development') throw new Error(MESSAGES.socketIoAdminInsecure(nodeEnv));
-    auth = false;
-  } else {
-    if (admin.auth === undefined) throw new Error(MESSAGES.invalidOption('socketIoAdmin.auth', '{ username, password } or false', undefined));
-    const given = object('socketIoAdmin.auth', admin.auth) ?? {};
-    auth = { username: nonEmptyString('socketIoAdmin.auth.username', given.username), password: nonEmptyString('socketIoAdmin.auth.password', given.password) };
-  }
-  const namespaceName = admin.namespaceName ?? '/admin';
-  if (typeof namespaceName !== 'string' || !namespaceName.startsWith('/')) {
-    throw new Error(MESSAGES.invalidOption('socketIoAdmin.namespaceName', "a namespace name starting with '/'", namespaceName));
-  }
-  return {
-    auth,
-    mode: oneOf('socketIoAdmin.mode', admin.mode, ['development', 'production'] as const, 'production'),
-    namespaceName,
-    readonly: boolean('socketIoAdmin.readonly', admin.readonly, true),
-  };
-}
-
 /** Validates user options and fills defaults; throws at bootstrap with a message naming the option. */
 export function resolveOptions(options: TraceModuleOptions | undefined): ResolvedTraceOptions {
   const raw = object('options', options ?? {}) ?? {};
@@ -173,7 +133,6 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
       redisKeys: boolean('instrument.redisKeys', instrument.redisKeys, true),
       maxStatementLength: number('instrument.maxStatementLength', instrument.maxStatementLength, DEFAULTS.maxStatementLength, 1, 1_000_000, true),
     },
-    socketIoAdmin: resolveSocketIoAdminOptions(raw.socketIoAdmin),
     socketIoAdmin: resolveSocketIoAdminOptions(raw.socketIoAdmin),
     memoryMonitor: monitor
       ? {

@@ -3,7 +3,6 @@ import type { DynamicModule, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
 import { defaultSink } from './context/trace-context.js';
 import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
-import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
 import { AppConnections } from './connections/app-connections.service.js';
 import { bindHandlers } from './interceptor/handler-binding.js';
 import { TraceInterceptor } from './interceptor/trace.interceptor.js';
@@ -26,7 +25,6 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
     AppConnections,
     SystemMetricsService,
     MemoryMonitorService,
-    SocketIoAdminService,
     SocketIoAdminService,
     { provide: TRACE_METRICS_SOURCE, useExisting: SystemMetricsService },
     TraceReporter,

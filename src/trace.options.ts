@@ -42,23 +42,6 @@ export interface TraceSocketIoAdminOptions {
   allowInsecure?: boolean;
 }
 
-/** `@socket.io/admin-ui` on the gateways' Socket.IO server (needs `@socket.io/admin-ui`). */
-export interface TraceSocketIoAdminOptions {
-  /**
-   * Basic auth of the admin namespace. `password` is plain text or a bcrypt hash (`$2a$…`/`$2b$…`); plain text is
-   * hashed at bootstrap. `false` (no auth) is refused unless `NODE_ENV` is `development` or `allowInsecure` is `true`.
-   */
-  auth: { username: string; password: string } | false;
-  /** `'production'`: aggregated stats only; `'development'`: every socket, room and event is sent to the UI. @default 'production' */
-  mode?: 'development' | 'production';
-  /** Namespace the admin UI connects to. @default '/admin' */
-  namespaceName?: string;
-  /** Refuse the UI's actions (emit, join, leave, disconnect). @default true */
-  readonly?: boolean;
-  /** Allow `auth: false` outside `NODE_ENV=development`. @default false */
-  allowInsecure?: boolean;
-}
-
 /** Options of `TraceModule.forRoot` / `forRootAsync`. */
 export interface TraceModuleOptions {
   /** A handler at or above this duration is reported as `slow`. @default 1000 */
@@ -93,11 +76,6 @@ export interface TraceModuleOptions {
   memoryMonitor?: TraceMemoryMonitorOptions;
   /** Longest error stack kept in a report, in characters. @default 4000 */
   maxStackLength?: number;
-  /**
-   * Serve `@socket.io/admin-ui` on the Socket.IO server of the app's gateways (found through their
-   * `@WebSocketServer()` property, a `Server` or a `Namespace`); off unless given.
-   */
-  socketIoAdmin?: TraceSocketIoAdminOptions;
   /**
    * Serve `@socket.io/admin-ui` on the Socket.IO server of the app's gateways (found through their
    * `@WebSocketServer()` property, a `Server` or a `Namespace`); off unless given.
