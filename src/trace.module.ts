@@ -4,6 +4,7 @@ import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
 import { defaultSink } from './context/trace-context.js';
 import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
 import { AppConnections } from './connections/app-connections.service.js';
+import { QueryInstrumentationService } from './instrumentation/query-instrumentation.service.js';
 import { bindHandlers } from './interceptor/handler-binding.js';
 import { TraceInterceptor } from './interceptor/trace.interceptor.js';
 import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
@@ -23,6 +24,7 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
   providers: [
     { provide: TRACE_OPTIONS, useFactory: (options: TraceModuleOptions) => resolveOptions(options), inject: [TRACE_RAW_OPTIONS] },
     AppConnections,
+    QueryInstrumentationService,
     SystemMetricsService,
     MemoryMonitorService,
     SocketIoAdminService,
