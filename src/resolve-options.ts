@@ -24,6 +24,9 @@ export interface ResolvedTraceOptions {
   };
   memoryMonitor: { intervalMs: number; heapLimitPercent: number; growthSamples: number } | false;
   socketIoAdmin: ResolvedSocketIoAdminOptions | false;
+  /** `'auto'`: on when `@opentelemetry/api` can be loaded. */
+  otel: { enabled: boolean | 'auto'; tracerName: string };
+  prometheus: { registry: unknown; buckets: number[]; methods: boolean } | false;
 }
 
 /** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
@@ -111,6 +114,16 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
   const format = oneOf('format', raw.format, ['text', 'json'] as const, 'text');
   const instrument = object('instrument', raw.instrument) ?? {};
   const monitor = raw.memoryMonitor === false ? undefined : object('memoryMonitor', raw.memoryMonitor);
+  const otel = object('otel', raw.otel) ?? {};
+  const prometheus = object('prometheus', raw.prometheus);
+  const buckets = prometheus?.buckets;
+  if (buckets !== undefined && (!Array.isArray(buckets) || buckets.length === 0 || !buckets.every((b) => typeof b === 'number' && Number.isFinite(b) && b > 0))) {
+    throw new Error(MESSAGES.invalidOption('prometheus.buckets', 'a non-empty array of positive numbers (seconds)', buckets));
+  }
+  const tracerName = otel.tracerName;
+  if (tracerName !== undefined && (typeof tracerName !== 'string' || tracerName === '')) {
+    throw new Error(MESSAGES.invalidOption('otel.tracerName', 'a non-empty string', tracerName));
+  }
   const logger = raw.logger;
   if (logger !== undefined && (logger === null || typeof (logger as LoggerService).log !== 'function')) {
     throw new Error(MESSAGES.invalidOption('logger', 'a Nest LoggerService (an object with log/error/warn)', logger));
@@ -139,6 +152,14 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
           intervalMs: number('memoryMonitor.intervalMs', monitor.intervalMs, DEFAULTS.memoryMonitor.intervalMs, 10),
           heapLimitPercent: number('memoryMonitor.heapLimitPercent', monitor.heapLimitPercent, DEFAULTS.memoryMonitor.heapLimitPercent, 1, 100),
           growthSamples: number('memoryMonitor.growthSamples', monitor.growthSamples, DEFAULTS.memoryMonitor.growthSamples, 2, 1000, true),
+        }
+      : false,
+    otel: { enabled: otel.enabled === undefined ? 'auto' : boolean('otel.enabled', otel.enabled, true), tracerName: tracerName ?? 'nestjs-trace' },
+    prometheus: prometheus
+      ? {
+          registry: prometheus.registry,
+          buckets: (buckets as number[] | undefined) ?? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          methods: boolean('prometheus.methods', prometheus.methods, false),
         }
       : false,
   };

@@ -25,6 +25,24 @@ export interface TraceMemoryMonitorOptions {
   growthSamples?: number;
 }
 
+/** OpenTelemetry export: every trace also becomes OTel spans (needs `@opentelemetry/api` and a registered provider). */
+export interface TraceOtelOptions {
+  /** `true`: require `@opentelemetry/api` (bootstrap error without it); `false`: off. @default on when the package is installed */
+  enabled?: boolean;
+  /** Name of the OTel tracer. @default 'nestjs-trace' */
+  tracerName?: string;
+}
+
+/** Prometheus histograms (needs `prom-client`). */
+export interface TracePrometheusOptions {
+  /** A prom-client `Registry`. @default prom-client's default `register` */
+  registry?: unknown;
+  /** Histogram buckets, in seconds. @default [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] */
+  buckets?: number[];
+  /** Also `nestjs_trace_method_duration_seconds{method}` for every traced method. @default false */
+  methods?: boolean;
+}
+
 /** `@socket.io/admin-ui` on the gateways' Socket.IO server (needs `@socket.io/admin-ui`). */
 export interface TraceSocketIoAdminOptions {
   /**
@@ -81,6 +99,10 @@ export interface TraceModuleOptions {
    * `@WebSocketServer()` property, a `Server` or a `Namespace`); off unless given.
    */
   socketIoAdmin?: TraceSocketIoAdminOptions;
+  /** OpenTelemetry export. @default on when `@opentelemetry/api` is installed and a tracer provider is registered */
+  otel?: TraceOtelOptions;
+  /** Prometheus histograms; off unless given (`prometheus: {}` for the defaults). */
+  prometheus?: TracePrometheusOptions;
 }
 
 export const {

@@ -74,6 +74,7 @@ export class TraceContext {
   /** @internal */ rootClaimed = false;
   /** @internal Set once the root span ended; later spans are not recorded. */ closed = false;
   /** @internal Set when a `hung` report was written. */ hungReported = false;
+  /** @internal The OpenTelemetry root span, when the bridge is on. */ otelSpan: unknown;
   private readonly maxSpans: number;
   private id: string | undefined;
 
@@ -98,6 +99,11 @@ export class TraceContext {
   /** 32 lowercase hex characters: the incoming `traceparent` trace id, or a new random one. */
   get traceId(): string {
     return (this.id ??= randomUUID().replace(/-/g, ''));
+  }
+
+  /** @internal Takes the trace id of an enclosing OpenTelemetry trace (before anyone read `traceId`). */
+  adoptTraceId(traceId: string): void {
+    this.id = traceId;
   }
 
   /** Milliseconds since the trace opened. */

@@ -6,6 +6,7 @@ import type { ResolvedTraceOptions } from '../resolve-options.js';
 import type { SpanRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
 import { errorInfo, spanErrorMessage } from './error-info.js';
 
+/** Rounds to 0.01 ms. */
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
 /** Handler name of a trace: `Class.method`, or the name given to `TraceContext.run`. */
@@ -21,7 +22,7 @@ export function routeName(context: TraceContext): string {
   return route ?? context.origin.handlerName;
 }
 
-function dbFields(db: DbSpanInfo, options: ResolvedTraceOptions): Pick<SpanRecord, 'name' | 'kind' | 'system' | 'statement'> {
+export function dbFields(db: DbSpanInfo, options: ResolvedTraceOptions): Pick<SpanRecord, 'name' | 'kind' | 'system' | 'statement'> {
   if (db.system === 'mysql') {
     const raw = db.statement ?? '';
     const operation = sqlOperation(raw);

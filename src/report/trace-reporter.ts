@@ -8,6 +8,7 @@ import { TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.tokens.js';
 import type { SystemMetrics, TraceOutcome } from '../trace.types.js';
 import { formatJson } from './json-format.js';
 import { formatText } from './text-format.js';
+import type { FinishedOutcome, TraceListener } from './trace-listener.js';
 import { buildTraceRecord } from './trace-record.builder.js';
 
 /** Where reports take their machine snapshot from. */
@@ -28,6 +29,7 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
   private readonly running = new Set<TraceContext>();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly lastFailure = new Map<string, number>();
+  private listeners: TraceListener[] = [];
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
@@ -41,14 +43,39 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
     }
   }
 
+  /** Adds a listener that sees every trace open and finish (the OpenTelemetry bridge, Prometheus). */
+  addListener(listener: TraceListener): void {
+    this.listeners = [...this.listeners, listener];
+  }
+
+  /** Removes a listener added with `addListener`. */
+  removeListener(listener: TraceListener): void {
+    this.listeners = this.listeners.filter((item) => item !== listener);
+  }
+
   opened(context: TraceContext): void {
     if (this.sweeper !== undefined) this.running.add(context);
+    for (const listener of this.listeners) {
+      if (!listener.opened) continue;
+      try {
+        listener.opened(context);
+      } catch (error) {
+        this.failed('trace listener', error);
+      }
+    }
   }
 
   finished(context: TraceContext): void {
     this.running.delete(context);
     const outcome = this.outcomeOf(context);
-    if (outcome !== undefined) this.report(context, outcome);
+    for (const listener of this.listeners) {
+      try {
+        listener.finished(context, outcome);
+      } catch (error) {
+        this.failed('trace listener', error);
+      }
+    }
+    if (outcome !== 'ok' || this.options.logAll) this.report(context, outcome);
   }
 
   onModuleDestroy(): void {
@@ -57,11 +84,9 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
     this.running.clear();
   }
 
-  private outcomeOf(context: TraceContext): TraceOutcome | undefined {
+  private outcomeOf(context: TraceContext): FinishedOutcome {
     if (context.extras?.get(0)?.errored) return 'error';
-    const duration = context.spanEnd(0) - context.startTime;
-    if (duration >= this.options.slowThresholdMs) return 'slow';
-    return this.options.logAll ? 'ok' : undefined;
+    return context.spanEnd(0) - context.startTime >= this.options.slowThresholdMs ? 'slow' : 'ok';
   }
 
   private sweep(): void {
@@ -105,7 +130,8 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
     else logger.warn(text);
   }
 
-  private failed(where: string, error: unknown): void {
+  /** Logs a failure of the library itself, at most once per minute per place. */
+  failed(where: string, error: unknown): void {
     const now = Date.now();
     const last = this.lastFailure.get(where);
     if (last !== undefined && now - last < FAILURE_LOG_INTERVAL_MS) return;

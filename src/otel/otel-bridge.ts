@@ -1,0 +1,159 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { TraceContext } from '../context/trace-context.js';
+import { traceStorage } from '../context/trace-storage.js';
+import { errorInfo } from '../report/error-info.js';
+import { dbFields, routeName } from '../report/trace-record.builder.js';
+import type { FinishedOutcome, TraceListener } from '../report/trace-listener.js';
+import { TraceReporter } from '../report/trace-reporter.js';
+import type { ResolvedTraceOptions } from '../resolve-options.js';
+import { MESSAGES } from '../trace.messages.js';
+import { TRACE_OPTIONS } from '../trace.tokens.js';
+import type { OtelApi, OtelAttributes, OtelSpan, OtelTracer } from './otel-api.types.js';
+
+const INVALID_TRACE_ID = '00000000000000000000000000000000';
+
+/**
+ * Sends every trace to OpenTelemetry, with the same tree and timings as the report.
+ *
+ * Only the root span is started live (when the trace opens, as a child of the active OTel span or of the incoming
+ * `traceparent`), so the trace id is OpenTelemetry's from the first moment. The children are replayed with their
+ * recorded start and end times after the handler finished, off the request path: the hot path stays the same
+ * numbers-only recording, with or without OpenTelemetry.
+ */
+@Injectable()
+export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy {
+  private api: OtelApi | undefined;
+  private tracer: OtelTracer | undefined;
+
+  constructor(
+    @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
+    @Inject(TraceReporter) private readonly reporter: TraceReporter,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const { enabled, tracerName } = this.options.otel;
+    if (enabled === false) return;
+    try {
+      this.api = (await import('@opentelemetry/api')) as unknown as OtelApi;
+    } catch (error) {
+      if (enabled === true) throw new Error(MESSAGES.missingPackage('otel', '@opentelemetry/api'), { cause: error });
+      return; // 'auto' and not installed: nothing to do
+    }
+    this.tracer = this.api.trace.getTracer(tracerName);
+    this.reporter.addListener(this);
+  }
+
+  onModuleDestroy(): void {
+    this.reporter.removeListener(this);
+  }
+
+  /** Whether `@opentelemetry/api` was found and the bridge follows traces. */
+  get active(): boolean {
+    return this.tracer !== undefined;
+  }
+
+  opened(context: TraceContext): void {
+    const api = this.api;
+    const tracer = this.tracer;
+    if (!api || !tracer) return;
+    const origin = context.origin;
+    let parent = api.context.active();
+    if (api.trace.getSpan(parent) === undefined && origin.parentTraceId && origin.parentSpanId) {
+      parent = api.trace.setSpanContext(api.ROOT_CONTEXT, {
+        traceId: origin.parentTraceId,
+        spanId: origin.parentSpanId,
+        traceFlags: 1,
+        isRemote: true,
+      });
+    }
+    const kind = origin.transport === 'manual' ? api.SpanKind.INTERNAL : api.SpanKind.SERVER;
+    const name = origin.transport === 'http' ? routeName(context) : (context.names[0] ?? origin.handlerName);
+    const root = tracer.startSpan(name, { kind, startTime: context.startTime, attributes: rootAttributes(context) }, parent);
+    const traceId = root.spanContext().traceId;
+    if (traceId !== INVALID_TRACE_ID) context.adoptTraceId(traceId);
+    if (root.isRecording()) context.otelSpan = root;
+  }
+
+  finished(context: TraceContext, _outcome: FinishedOutcome): void {
+    if (context.otelSpan === undefined) return;
+    // After the response, outside the request's context.
+    traceStorage.exit(() => setImmediate(() => this.export(context)));
+  }
+
+  private export(context: TraceContext): void {
+    const api = this.api;
+    const tracer = this.tracer;
+    const root = context.otelSpan as OtelSpan | undefined;
+    if (!api || !tracer || !root) return;
+    context.otelSpan = undefined;
+    try {
+      const spans: OtelSpan[] = [root];
+      const rootEnd = context.spanEnd(0);
+      for (let index = 1; index < context.count; index++) {
+        const parent = spans[context.spanParent(index)] ?? root;
+        const extra = context.extras?.get(index);
+        const name = context.names[index] ?? '';
+        let span: OtelSpan;
+        if (extra?.db) {
+          const db = dbFields(extra.db, this.options);
+          const attributes: OtelAttributes = {
+            'db.system': db.system ?? extra.db.system,
+            'db.system.name': db.system ?? extra.db.system,
+            'db.operation.name': db.name.split(' ')[1] ?? '',
+          };
+          if (db.statement !== undefined) {
+            attributes['db.query.text'] = db.statement;
+            attributes['db.statement'] = db.statement;
+          }
+          if (extra.db.rows !== undefined) attributes['db.response.returned_rows'] = extra.db.rows;
+          if (extra.db.errorCode !== undefined) attributes['db.response.status_code'] = extra.db.errorCode;
+          span = tracer.startSpan(db.name, { kind: api.SpanKind.CLIENT, startTime: context.spanStart(index), attributes }, api.trace.setSpan(api.ROOT_CONTEXT, parent));
+        } else {
+          const dot = name.lastIndexOf('.');
+          const attributes: OtelAttributes =
+            dot > 0
+              ? { 'code.function': name.slice(dot + 1), 'code.namespace': name.slice(0, dot), 'code.function.name': name }
+              : { 'code.function.name': name };
+          span = tracer.startSpan(name, { kind: api.SpanKind.INTERNAL, startTime: context.spanStart(index), attributes }, api.trace.setSpan(api.ROOT_CONTEXT, parent));
+        }
+        this.markError(span, extra?.errored === true, extra?.error, context.spanEnd(index));
+        spans.push(span);
+        const end = context.spanEnd(index);
+        span.end(Number.isNaN(end) ? rootEnd : end);
+      }
+      const rootExtra = context.extras?.get(0);
+      this.markError(root, rootExtra?.errored === true, rootExtra?.error, rootEnd);
+      root.end(rootEnd);
+    } catch (error) {
+      this.reporter.failed('OpenTelemetry export', error);
+    }
+  }
+
+  private markError(span: OtelSpan, errored: boolean, error: unknown, time: number): void {
+    if (!errored || !this.api) return;
+    // The masked message (SQL values removed), never the raw error object.
+    const info = errorInfo(error, this.options.maxStackLength);
+    span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: info.message });
+    span.recordException(info, Number.isNaN(time) ? undefined : time);
+  }
+}
+
+function rootAttributes(context: TraceContext): OtelAttributes {
+  const { transport, handlerClass, handlerName, method, route } = context.origin;
+  const attributes: OtelAttributes = { 'code.function': handlerName };
+  if (handlerClass) attributes['code.namespace'] = handlerClass.name;
+  if (transport === 'http') {
+    if (method) attributes['http.request.method'] = method;
+    if (route) attributes['http.route'] = route;
+  } else if (transport === 'ws') {
+    attributes['messaging.system'] = 'socket.io';
+    attributes['messaging.operation.type'] = 'process';
+    if (route) attributes['messaging.destination.name'] = route;
+  } else if (transport === 'rpc') {
+    attributes['rpc.system'] = 'nestjs';
+    attributes['rpc.method'] = route ?? handlerName;
+    if (handlerClass) attributes['rpc.service'] = handlerClass.name;
+  }
+  return attributes;
+}

@@ -1,0 +1,80 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { TraceContext } from '../context/trace-context.js';
+import type { FinishedOutcome, TraceListener } from '../report/trace-listener.js';
+import { TraceReporter } from '../report/trace-reporter.js';
+import type { ResolvedTraceOptions } from '../resolve-options.js';
+import { MESSAGES } from '../trace.messages.js';
+import { TRACE_OPTIONS } from '../trace.tokens.js';
+
+/** The parts of prom-client used here, so the library's types never reference the optional package. */
+interface Histogram {
+  observe(labels: Record<string, string>, value: number): void;
+}
+interface Registry {
+  getSingleMetric(name: string): unknown;
+}
+interface PromClient {
+  register: Registry;
+  Histogram: new (config: { name: string; help: string; labelNames: string[]; buckets: number[]; registers: Registry[] }) => Histogram;
+}
+
+export const HANDLER_HISTOGRAM = 'nestjs_trace_handler_duration_seconds';
+export const METHOD_HISTOGRAM = 'nestjs_trace_method_duration_seconds';
+
+/**
+ * Prometheus histograms of handler (and, opt-in, method) durations. Labels are the handler's `Class.method`, its
+ * transport and outcome: bounded by the app's code, never by raw URLs.
+ */
+@Injectable()
+export class PrometheusMetrics implements TraceListener, OnModuleInit, OnModuleDestroy {
+  private handlers: Histogram | undefined;
+  private methods: Histogram | undefined;
+
+  constructor(
+    @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
+    @Inject(TraceReporter) private readonly reporter: TraceReporter,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const settings = this.options.prometheus;
+    if (settings === false) return;
+    let client: PromClient;
+    try {
+      client = (await import('prom-client')) as unknown as PromClient;
+    } catch (error) {
+      throw new Error(MESSAGES.missingPackage('prometheus', 'prom-client'), { cause: error });
+    }
+    const registry = (settings.registry as Registry | undefined) ?? client.register;
+    if (typeof registry.getSingleMetric !== 'function') {
+      throw new Error(MESSAGES.invalidOption('prometheus.registry', 'a prom-client Registry', settings.registry));
+    }
+    const histogram = (name: string, help: string, labelNames: string[]): Histogram =>
+      // Several apps in one process (tests, workers) share the registry's metric instead of failing to register twice.
+      (registry.getSingleMetric(name) as Histogram | undefined) ??
+      new client.Histogram({ name, help, labelNames, buckets: settings.buckets, registers: [registry] });
+    this.handlers = histogram(HANDLER_HISTOGRAM, 'Duration of NestJS handlers (HTTP, WebSocket, RPC), in seconds', ['transport', 'handler', 'outcome']);
+    if (settings.methods) this.methods = histogram(METHOD_HISTOGRAM, 'Duration of @Trace methods, in seconds', ['method']);
+    this.reporter.addListener(this);
+  }
+
+  onModuleDestroy(): void {
+    this.reporter.removeListener(this);
+  }
+
+  finished(context: TraceContext, outcome: FinishedOutcome): void {
+    const handlers = this.handlers;
+    if (!handlers) return;
+    handlers.observe(
+      { transport: context.origin.transport, handler: context.names[0] ?? '', outcome },
+      (context.spanEnd(0) - context.startTime) / 1000,
+    );
+    const methods = this.methods;
+    if (!methods) return;
+    for (let index = 1; index < context.count; index++) {
+      if (context.extras?.get(index)?.db) continue;
+      const end = context.spanEnd(index);
+      if (!Number.isNaN(end)) methods.observe({ method: context.names[index] ?? '' }, (end - context.spanStart(index)) / 1000);
+    }
+  }
+}
