@@ -2,8 +2,9 @@
 type Method = (this: unknown, ...args: never[]) => unknown;
 
 /**
- * Replaces `target[key]` with `wrap(original)` as an own, non-enumerable property of that one object, and returns a
- * function that puts the previous state back (the original own property, or none so the prototype's shows again).
+ * Replaces `target[key]` with `wrap(original)` as an own property of that one object (enumerable only if it already
+ * was an enumerable own property), and returns a function that puts the previous state back (the original own
+ * property, or none so that the prototype's method shows again).
  * If someone else wrapped the method on top of ours in the meantime, their wrapper is left in place: ours must then
  * pass calls straight through once uninstalled (every wrapper here checks an `active` flag for that reason).
  */
@@ -11,7 +12,7 @@ export function wrapMethod<F extends Method>(target: object, key: string, wrap: 
   const own = Object.getOwnPropertyDescriptor(target, key);
   const original = Reflect.get(target, key) as F;
   const wrapped = wrap(original);
-  Object.defineProperty(target, key, { value: wrapped, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(target, key, { value: wrapped, writable: true, configurable: true, enumerable: own?.enumerable ?? false });
   return () => {
     if (Reflect.get(target, key) !== wrapped) return;
     if (own) Object.defineProperty(target, key, own);
