@@ -1,0 +1,112 @@
+import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
+import type { CallHandler, DynamicModule, ExecutionContext, NestInterceptor, Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { Observable } from 'rxjs';
+import { Trace, TraceModule } from '../../src/index.js';
+import { setupOtel } from '../peers/otel-setup.js';
+import { OtelSpan } from '../peers/otel-span.decorator.js';
+import { InventoryRepository, OrdersService, PricingService, SERVICE_CLASSES } from './services.js';
+
+/** `plain` · `als` · `trace` · `trace-slow` · `otel` */
+const variant = process.argv[2] ?? 'plain';
+/** Requests with `?slow=1` sleep this long in `save()`; only `trace-slow` has a threshold below it. */
+export const SLOW_SLEEP_MS = 15;
+
+@Controller()
+class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  @Get('orders')
+  order(@Query('id') id?: string, @Query('slow') slow?: string): Promise<{ id: number; total: number; tags: string[] }> {
+    return this.orders.handle(Number(id ?? 1), slow === '1' ? SLOW_SLEEP_MS : 0);
+  }
+}
+
+/** The floor of the context-carrying design: opens an AsyncLocalStorage context per request, nothing else. */
+const bareStorage = new AsyncLocalStorage<{ request: number }>();
+let requests = 0;
+@Injectable()
+class BareAlsInterceptor implements NestInterceptor {
+  intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return new Observable((subscriber) => bareStorage.run({ request: ++requests }, () => next.handle().subscribe(subscriber)));
+  }
+}
+
+function otelVariant(): Provider[] {
+  const { tracer, exporter } = setupOtel();
+  setInterval(() => exporter.reset(), 1000).unref();
+  // A root span per request (what HTTP instrumentation would give), the ten methods under it.
+  @Injectable()
+  class OtelInterceptor implements NestInterceptor {
+    intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+      const name = `${context.getClass().name}.${context.getHandler().name}`;
+      return new Observable((subscriber) =>
+        tracer.startActiveSpan(name, (span) =>
+          next.handle().subscribe({
+            next: (value) => subscriber.next(value),
+            error: (error: unknown) => {
+              span.end();
+              subscriber.error(error);
+            },
+            complete: () => {
+              span.end();
+              subscriber.complete();
+            },
+          }),
+        ),
+      );
+    }
+  }
+  return [{ provide: APP_INTERCEPTOR, useClass: OtelInterceptor }];
+}
+
+function decorateServices(decorate: (target: object, key: string, descriptor: PropertyDescriptor) => void): void {
+  for (const cls of SERVICE_CLASSES) {
+    const prototype = cls.prototype as object;
+    for (const key of Object.getOwnPropertyNames(prototype)) {
+      if (key === 'constructor') continue;
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
+      if (!descriptor || typeof descriptor.value !== 'function') continue;
+      decorate(prototype, key, descriptor);
+      Object.defineProperty(prototype, key, descriptor);
+    }
+  }
+}
+
+function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
+  switch (variant) {
+    case 'plain':
+      return { imports: [], providers: [] };
+    case 'als':
+      return { imports: [], providers: [{ provide: APP_INTERCEPTOR, useClass: BareAlsInterceptor }] };
+    case 'trace':
+    case 'trace-slow':
+      decorateServices((target, key, descriptor) => {
+        Trace()(target, key, descriptor);
+      });
+      // `trace`: nothing is slow enough to report; `trace-slow`: the 1 % of requests that sleep are reported.
+      return { imports: [TraceModule.forRoot({ slowThresholdMs: variant === 'trace' ? 60_000 : SLOW_SLEEP_MS - 5, dataSource: false, redis: false })], providers: [] };
+    case 'otel':
+      decorateServices((target, key, descriptor) => OtelSpan()(target, key, descriptor));
+      return { imports: [], providers: otelVariant() };
+    default:
+      throw new Error(`unknown variant ${variant}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { imports, providers } = variantModule();
+  @Module({ imports, controllers: [OrdersController], providers: [OrdersService, InventoryRepository, PricingService, ...providers] })
+  class AppModule {}
+  const app = await NestFactory.create(AppModule, { logger: variant === 'trace-slow' ? ['warn', 'error'] : false });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  process.send?.({ port: address.port });
+  process.on('message', (message) => {
+    if (message === 'close') void app.close().then(() => process.exit(0));
+  });
+}
+
+void main();

@@ -1,0 +1,78 @@
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { progress, section } from '../lib/child.js';
+import { median } from '../lib/stats.js';
+
+export const HTTP_VARIANTS = ['plain', 'als', 'trace', 'trace-slow', 'otel'] as const;
+export type HttpVariant = (typeof HTTP_VARIANTS)[number];
+
+export interface HttpResult {
+  rounds: number;
+  durationS: number;
+  connections: number;
+  /** variant → req/s per round. */
+  perRound: Record<HttpVariant, number[]>;
+  /** variant → median req/s. */
+  rps: Record<HttpVariant, number>;
+  /** variant → median p99 latency (ms). */
+  p99: Record<HttpVariant, number>;
+  errors: number;
+}
+
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
+const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
+const WARMUP_S = 2;
+const CONNECTIONS = 50;
+
+interface App {
+  variant: HttpVariant;
+  child: ChildProcess;
+  url: string;
+}
+
+function start(variant: HttpVariant): Promise<App> {
+  const path = fileURLToPath(new URL('./app.js', import.meta.url));
+  // Each variant in its own process (own heap, own JIT, own async hooks); its stdout (the slow reports) is discarded.
+  const child = fork(path, [variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve({ variant, child, url: `http://127.0.0.1:${(message as { port: number }).port}` }));
+    child.once('exit', (code) => reject(new Error(`app ${variant} exited early (${String(code)})`)));
+  });
+}
+
+/** 1 request in 100 carries `slow=1` (sleeps past the `trace-slow` threshold) — the same mix for every variant. */
+const REQUESTS = Array.from({ length: 100 }, (_, i) => ({ method: 'GET', path: `/orders?id=${i + 1}${i === 50 ? '&slow=1' : ''}` }));
+
+async function load(app: App, seconds: number): Promise<{ rps: number; p99: number; errors: number }> {
+  const result = await autocannon({ url: app.url, connections: CONNECTIONS, duration: seconds, requests: REQUESTS });
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+}
+
+section(async (): Promise<HttpResult> => {
+  const apps: App[] = [];
+  try {
+    for (const variant of HTTP_VARIANTS) apps.push(await start(variant));
+    for (const app of apps) await load(app, WARMUP_S);
+    progress('http warm-up done');
+    const perRound = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, [] as number[]])) as Record<HttpVariant, number[]>;
+    const p99s = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, [] as number[]])) as Record<HttpVariant, number[]>;
+    let errors = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      // A B C D E, A B C D E, …: neighbours in time share the machine's state, so same-round ratios cancel drift.
+      for (const app of apps) {
+        const result = await load(app, DURATION_S);
+        perRound[app.variant].push(result.rps);
+        p99s[app.variant].push(result.p99);
+        errors += result.errors;
+      }
+      progress(`http round ${round + 1}/${ROUNDS}: ${apps.map((a) => `${a.variant} ${perRound[a.variant][round]?.toFixed(0)}`).join(', ')}`);
+    }
+    const rps = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, median(perRound[v])])) as Record<HttpVariant, number>;
+    const p99 = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, median(p99s[v])])) as Record<HttpVariant, number>;
+    return { rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, perRound, rps, p99, errors };
+  } finally {
+    for (const app of apps) app.child.kill();
+  }
+});

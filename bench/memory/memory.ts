@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TraceContext } from '../../src/context/trace-context.js';
+import { TraceReporter } from '../../src/report/trace-reporter.js';
+import { resolveOptions } from '../../src/resolve-options.js';
+import type { SystemMetrics } from '../../src/trace.types.js';
+import { progress, section } from '../lib/child.js';
+
+export interface MemoryCase {
+  traces: number;
+  spansPerTrace: number;
+  /** Heap bytes per in-flight trace (all spans recorded and ended, root still open). */
+  bytesPerTrace: number;
+  /** Heap bytes per trace still held after every root ended and the references were dropped. */
+  retainedAfterEnd: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function usedBytes(): Promise<number> {
+  if (!gc) throw new Error('run with --expose-gc');
+  // Several full collections with a turn of the event loop in between, until the number settles.
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await sleep(5);
+  }
+  // Typed-array backing stores live outside the V8 heap: count them too.
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+const SPAN_NAMES = ['OrdersService.find', 'OrdersRepository.load', 'PricingService.price', 'TaxService.rate'];
+
+async function measure(traces: number, spansPerTrace: number): Promise<MemoryCase> {
+  // The real sink of an app: the reporter keeps in-flight traces in its `running` set for hung detection.
+  const reporter = new TraceReporter(resolveOptions({ slowThresholdMs: 1e9, hungThresholdMs: 1e9 }), {
+    snapshot: () => Promise.resolve({} as SystemMetrics),
+  });
+  const origin = { transport: 'http' as const, handlerName: 'handle', handlerClass: { name: 'OrdersController' }, method: 'GET', route: '/orders/:id' };
+  const rootName = 'OrdersController.handle';
+  const held: TraceContext[] = new Array<TraceContext>(traces);
+  const before = await usedBytes();
+  for (let t = 0; t < traces; t++) {
+    const context = new TraceContext(origin, reporter, rootName);
+    for (let s = 1; s < spansPerTrace; s++) {
+      const span = context.openSpan(SPAN_NAMES[s & 3] ?? 'x', s === 1 ? 0 : 1);
+      context.endSpan(span, false);
+    }
+    held[t] = context;
+  }
+  const during = await usedBytes();
+  if (held[0]?.count !== spansPerTrace) throw new Error(`expected ${spansPerTrace} spans, got ${String(held[0]?.count)}`);
+  for (const context of held) context.endSpan(0, false);
+  held.fill(undefined as unknown as TraceContext);
+  const after = await usedBytes();
+  reporter.onModuleDestroy();
+  return { traces, spansPerTrace, bytesPerTrace: (during - before) / traces, retainedAfterEnd: (after - before) / traces };
+}
+
+section(async () => {
+  await measure(1000, 10); // warm up code and hidden classes before measuring
+  const cases = [await measure(10_000, 10), await measure(1_000, 1_000)];
+  progress('memory done');
+  return { cases };
+});

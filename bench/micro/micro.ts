@@ -1,0 +1,157 @@
+import 'reflect-metadata';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Bench } from 'tinybench';
+import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
+import type { TraceSink } from '../../src/context/trace-context.js';
+import { progress, section } from '../lib/child.js';
+import { median } from '../lib/stats.js';
+import { setupOtel } from '../peers/otel-setup.js';
+import { FloorService, OtelSpannedService, PlainService, TracedService, WrappedService, floorStorage } from './subjects.js';
+
+/** ns per call per task per round, and the same-round ratios the budgets use. */
+export interface MicroResult {
+  rounds: number;
+  /** task → ns per call, one value per round. */
+  perRound: Record<string, number[]>;
+  /** task → median over rounds. */
+  ns: Record<string, number>;
+  /** Checks that the measured spans were really recorded (not dropped). */
+  checks: Record<string, string>;
+}
+
+const ROUNDS = Number(process.env.BENCH_MICRO_ROUNDS ?? 10);
+const TASK_MS = Number(process.env.BENCH_MICRO_TASK_MS ?? 100);
+const SYNC_CALLS = 1000;
+const ASYNC_CALLS = 100;
+const OBS_CALLS = 200;
+
+/** Keeps every trace it is given, up to a large span limit, so the benchmark measures recorded spans. */
+class BenchSink implements TraceSink {
+  readonly maxSpans = 100_000;
+  last: TraceContext | undefined;
+  opened(): void {}
+  finished(context: TraceContext): void {
+    this.last = context;
+  }
+}
+
+let blackhole = 0;
+
+section(async (): Promise<MicroResult> => {
+  const sink = new BenchSink();
+  defaultSink.current = sink;
+  const { tracer, exporter } = setupOtel();
+  const plain = new PlainService();
+  const wrapped = new WrappedService();
+  const floor = new FloorService();
+  const traced = new TracedService();
+  const spanned = new OtelSpannedService();
+  const consume = (value: number): void => {
+    blackhole += value;
+  };
+
+  // Each task is one batch of calls: sync in one trace (a fresh root per batch, as a request would have),
+  // async awaited one after the other, so the ns per call is the batch time over the batch size.
+  const tasks: Array<{ name: string; calls: number; fn: () => unknown }> = [
+    { name: 'plain', calls: SYNC_CALLS, fn: () => syncLoop((i) => plain.add(i)) },
+    { name: 'wrapper', calls: SYNC_CALLS, fn: () => syncLoop((i) => wrapped.add(i)) },
+    { name: 'floor', calls: SYNC_CALLS, fn: () => floorStorage.run({ records: [] }, () => syncLoop((i) => floor.add(i))) },
+    { name: 'trace', calls: SYNC_CALLS, fn: () => TraceContext.run('batch', () => syncLoop((i) => traced.add(i))) },
+    { name: 'trace-untraced', calls: SYNC_CALLS, fn: () => syncLoop((i) => traced.add(i)) },
+    {
+      name: 'otel',
+      calls: SYNC_CALLS,
+      fn: () =>
+        tracer.startActiveSpan('batch', (root) => {
+          syncLoop((i) =>
+            tracer.startActiveSpan('PlainService.add', (span) => {
+              try {
+                return plain.add(i);
+              } finally {
+                span.end();
+              }
+            }),
+          );
+          root.end();
+        }),
+    },
+    { name: 'otel-span', calls: SYNC_CALLS, fn: () => tracer.startActiveSpan('batch', (root) => (syncLoop((i) => spanned.add(i)), root.end())) },
+    { name: 'plain-async', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => plain.addAsync(i)) },
+    { name: 'wrapper-async', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => wrapped.addAsync(i)) },
+    { name: 'floor-async', calls: ASYNC_CALLS, fn: () => floorStorage.run({ records: [] }, () => asyncLoop((i) => floor.addAsync(i))) },
+    { name: 'trace-async', calls: ASYNC_CALLS, fn: () => TraceContext.run('batch', () => asyncLoop((i) => traced.addAsync(i))) },
+    { name: 'trace-async-untraced', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => traced.addAsync(i)) },
+    {
+      name: 'otel-async',
+      calls: ASYNC_CALLS,
+      fn: () =>
+        tracer.startActiveSpan('batch', async (root) => {
+          await asyncLoop((i) =>
+            tracer.startActiveSpan('PlainService.addAsync', async (span) => {
+              try {
+                return await plain.addAsync(i);
+              } finally {
+                span.end();
+              }
+            }),
+          );
+          root.end();
+        }),
+    },
+    {
+      name: 'otel-span-async',
+      calls: ASYNC_CALLS,
+      fn: () =>
+        tracer.startActiveSpan('batch', async (root) => {
+          await asyncLoop((i) => spanned.addAsync(i));
+          root.end();
+        }),
+    },
+    { name: 'plain-obs', calls: OBS_CALLS, fn: () => obsLoop((i) => plain.obs(i)) },
+    { name: 'trace-obs', calls: OBS_CALLS, fn: () => TraceContext.run('batch', () => obsLoop((i) => traced.obs(i))) },
+    { name: 'trace-obs-untraced', calls: OBS_CALLS, fn: () => obsLoop((i) => traced.obs(i)) },
+  ];
+
+  function syncLoop(call: (i: number) => number): void {
+    for (let i = 0; i < SYNC_CALLS; i++) consume(call(i));
+  }
+  async function asyncLoop(call: (i: number) => Promise<number>): Promise<void> {
+    for (let i = 0; i < ASYNC_CALLS; i++) consume(await call(i));
+  }
+  function obsLoop(call: (i: number) => { subscribe(next: (value: number) => void): unknown }): void {
+    for (let i = 0; i < OBS_CALLS; i++) call(i).subscribe(consume);
+  }
+
+  // Recorded, not dropped: one batch of each traced task must leave exactly calls + 1 spans in its trace.
+  const checks: Record<string, string> = {};
+  for (const task of tasks.filter((t) => t.name === 'trace' || t.name === 'trace-async' || t.name === 'trace-obs')) {
+    sink.last = undefined;
+    await task.fn();
+    const context = sink.last as TraceContext | undefined;
+    const ok = context !== undefined && context.count === task.calls + 1 && context.droppedSpans === 0;
+    checks[task.name] = context ? `${context.count - 1} spans recorded, ${context.droppedSpans} dropped` : 'no trace finished';
+    if (!ok) throw new Error(`${task.name}: expected ${task.calls} recorded spans, got ${checks[task.name]}`);
+  }
+
+  const perRound: Record<string, number[]> = Object.fromEntries(tasks.map((task) => [task.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Interleaved: every round runs every task once, starting one task later each round.
+    const shift = round % tasks.length;
+    const order = [...tasks.slice(shift), ...tasks.slice(0, shift)];
+    const bench = new Bench({ time: TASK_MS, warmupTime: 20, iterations: 5, warmupIterations: 5, throws: true });
+    for (const task of order) bench.add(task.name, task.fn);
+    await bench.run();
+    for (const task of bench.tasks) {
+      const result = task.result;
+      const calls = tasks.find((t) => t.name === task.name)?.calls ?? 1;
+      const p50 = result.state === 'completed' ? result.latency.p50 : Number.NaN;
+      perRound[task.name]?.push((p50 * 1e6) / calls);
+    }
+    exporter.reset();
+    await sleep(20); // lets the BatchSpanProcessor export between rounds
+    progress(`micro round ${round + 1}/${ROUNDS}`);
+  }
+  const ns = Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, median(values)]));
+  if (blackhole === 42) progress('');
+  return { rounds: ROUNDS, perRound, ns, checks };
+});

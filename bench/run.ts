@@ -1,0 +1,232 @@
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { DbResult } from './db/db.js';
+import type { HttpResult } from './http/http.js';
+import { progress, runSection } from './lib/child.js';
+import { formatBytes, formatNs, median, range, ratio } from './lib/stats.js';
+import type { MemoryCase } from './memory/memory.js';
+import type { MicroResult } from './micro/micro.js';
+import type { ReportResult } from './report/report.js';
+
+type Status = 'PASS' | 'FAIL' | 'SKIP';
+interface Budget {
+  name: string;
+  measured: string;
+  limit: string;
+  status: Status;
+}
+
+const only = new Set((process.env.BENCH_ONLY ?? 'micro,report,memory,db,http').split(',').map((s) => s.trim()));
+const lines: string[] = [];
+const budgets: Budget[] = [];
+const out = (line = ''): void => {
+  lines.push(line);
+};
+const check = (name: string, measured: string, limit: string, pass: boolean | undefined): void => {
+  budgets.push({ name, measured, limit, status: pass === undefined ? 'SKIP' : pass ? 'PASS' : 'FAIL' });
+};
+
+/** Median over rounds of a per-round combination of two series (ratios of same-round pairs). */
+function paired(a: readonly number[] | undefined, b: readonly number[] | undefined, combine: (x: number, y: number) => number): number {
+  if (!a || !b) return Number.NaN;
+  return median(a.map((x, i) => combine(x, b[i] ?? Number.NaN)));
+}
+
+function cpuModel(): string {
+  try {
+    return /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+const MICRO_ROWS: Array<[string, string]> = [
+  ['plain', 'plain method (sync)'],
+  ['wrapper', 'call-through wrapper (rest args + apply)'],
+  ['floor', 'ALS floor: getStore + 2 × performance.now + push'],
+  ['trace', '`@Trace` inside a trace'],
+  ['trace-untraced', '`@Trace`, no trace'],
+  ['otel', 'OTel `startActiveSpan` (in a parent span)'],
+  ['otel-span', 'nestjs-otel-style `@Span` (Proxy)'],
+  ['plain-async', 'plain async method'],
+  ['wrapper-async', 'call-through wrapper, async'],
+  ['floor-async', 'ALS floor, async (await + 2 × now + push)'],
+  ['trace-async', '`@Trace` async inside a trace'],
+  ['trace-async-untraced', '`@Trace` async, no trace'],
+  ['otel-async', 'OTel `startActiveSpan`, async'],
+  ['otel-span-async', 'nestjs-otel-style `@Span`, async'],
+  ['plain-obs', 'plain method returning `of(x)`, subscribed'],
+  ['trace-obs', '`@Trace` Observable inside a trace'],
+  ['trace-obs-untraced', '`@Trace` Observable, no trace'],
+];
+
+function microSection(micro: MicroResult): void {
+  out(`## Micro (tinybench, one process, ${micro.rounds} interleaved rounds; ns per call = median over rounds of each round's p50)`);
+  out();
+  out('| variant | per call | spread over rounds | over plain |');
+  out('|---|---:|---:|---:|');
+  for (const [key, label] of MICRO_ROWS) {
+    const base = key.endsWith('-async') ? 'plain-async' : key.includes('obs') ? 'plain-obs' : 'plain';
+    const [low, high] = range(micro.perRound[key] ?? []);
+    const over = key === base ? '' : formatNs(paired(micro.perRound[key], micro.perRound[base], (x, y) => x - y));
+    out(`| ${label} | ${formatNs(micro.ns[key] ?? Number.NaN)} | ${formatNs(low)} – ${formatNs(high)} | ${over} |`);
+  }
+  out();
+  out(`Recorded, not dropped: ${Object.entries(micro.checks).map(([k, v]) => `${k}: ${v}`).join('; ')}.`);
+  out();
+  const r = micro.perRound;
+  const sync = paired(r.trace, r.floor, (x, y) => x / y);
+  check('`@Trace` sync in a trace ≤ 1.3 × ALS floor', ratio(sync), '≤ 1.30 ×', sync <= 1.3);
+  const async = paired(r['trace-async'], r['floor-async'], (x, y) => x / y);
+  check('`@Trace` async in a trace ≤ 1.3 × async ALS floor', ratio(async), '≤ 1.30 ×', async <= 1.3);
+  const untraced = paired(r['trace-untraced'], r.plain, (x, y) => x - y);
+  check('`@Trace` outside a trace, over plain', formatNs(untraced), '≤ 25 ns', untraced <= 25);
+  // Per span = the cost above the bare method, so the method's own time does not dilute the ratio.
+  const perSpan = (otel: string, trace: string, plain: string): number =>
+    median((r[otel] ?? []).map((o, i) => (o - (r[plain]?.[i] ?? 0)) / ((r[trace]?.[i] ?? 0) - (r[plain]?.[i] ?? 0))));
+  const otelSync = perSpan('otel', 'trace', 'plain');
+  check('OTel `startActiveSpan` / `@Trace` per span, sync', ratio(otelSync), '≥ 10 ×', otelSync >= 10);
+  const otelAsync = perSpan('otel-async', 'trace-async', 'plain-async');
+  check('OTel `startActiveSpan` / `@Trace` per span, async', ratio(otelAsync), '≥ 10 ×', otelAsync >= 10);
+}
+
+function httpSection(http: HttpResult): void {
+  out(`## HTTP (Nest 12 + Express, 10 service methods per request, autocannon ${http.connections} connections, ${http.rounds} rounds × ${http.durationS} s, variants alternated)`);
+  out();
+  out('| variant | req/s (median) | per round | vs plain | vs bare ALS | p99 latency |');
+  out('|---|---:|---|---:|---:|---:|');
+  const labels: Record<string, string> = {
+    plain: 'plain (no interceptor)',
+    als: 'bare ALS interceptor (opens a context, nothing else)',
+    trace: 'TraceModule + `@Trace` on the 10 methods, nothing reported',
+    'trace-slow': 'TraceModule, 1 % of requests reported as slow (text, with snapshot)',
+    otel: 'OTel: root span per request + nestjs-otel-style `@Span` on the 10 methods',
+  };
+  for (const [variant, values] of Object.entries(http.perRound)) {
+    const vsPlain = paired(values, http.perRound.plain, (x, y) => x / y);
+    const vsAls = paired(values, http.perRound.als, (x, y) => x / y);
+    const rps = http.rps[variant as keyof HttpResult['rps']];
+    const p99 = http.p99[variant as keyof HttpResult['p99']];
+    out(`| ${labels[variant] ?? variant} | ${rps.toFixed(0)} | ${values.map((v) => v.toFixed(0)).join(' · ')} | ${ratio(vsPlain)} | ${ratio(vsAls)} | ${p99.toFixed(0)} ms |`);
+  }
+  out();
+  out(`Every variant serves the same mix: 1 request in 100 sleeps ${15} ms in \`save()\`. Errors/timeouts/non-2xx: ${http.errors}.`);
+  out();
+  const vsAls = paired(http.perRound.trace, http.perRound.als, (x, y) => x / y);
+  check('HTTP TraceModule ≥ 0.97 × bare ALS interceptor', ratio(vsAls), '≥ 0.97 ×', vsAls >= 0.97);
+  const vsOtel = paired(http.perRound.trace, http.perRound.otel, (x, y) => x / y);
+  check('HTTP TraceModule ≥ 1.3 × OTel variant', ratio(vsOtel), '≥ 1.30 ×', vsOtel >= 1.3);
+}
+
+function reportSection(report: ReportResult): void {
+  out(`## Reporting path (${report.spans}-span trace, median of repetitions)`);
+  out();
+  out('| step | time |');
+  out('|---|---:|');
+  out(`| \`buildTraceRecord\` | ${formatNs(report.buildMs * 1e6)} |`);
+  out(`| \`buildTraceRecord\` + \`formatText\` (${report.textLines} lines, folded) | ${formatNs(report.buildTextMs * 1e6)} |`);
+  out(`| \`buildTraceRecord\` + \`formatJson\` (${(report.jsonBytes / 1024).toFixed(0)} KiB) | ${formatNs(report.buildJsonMs * 1e6)} |`);
+  const snap = report.snapshot;
+  if (snap && 'error' in snap) out(`| \`SystemMetricsService.snapshot()\` | skipped: ${snap.error} |`);
+  else if (snap) {
+    out(`| \`SystemMetricsService.snapshot()\`, reused (< 500 ms old) | ${formatNs(snap.cachedUs * 1000)} |`);
+    out(`| \`snapshot()\` × 100 concurrent, coalesced into one (no MySQL/Redis) | ${formatNs(snap.coalesced100Ms * 1e6)} |`);
+    out(`| \`snapshot()\` cold (no MySQL/Redis) | ${formatNs(snap.coldMs * 1e6)} |`);
+  }
+  out();
+  const worst = Math.max(report.buildTextMs, report.buildJsonMs);
+  check('report build for 1,000 spans (text and JSON)', `${worst.toFixed(2)} ms`, '≤ 2 ms', worst <= 2);
+}
+
+function memorySection(cases: MemoryCase[]): void {
+  out('## Memory (`--expose-gc`, heap + ArrayBuffer deltas over many live traces, real `TraceReporter` as the sink)');
+  out();
+  out('| in-flight traces | spans each | bytes per trace | budget (2 KB + 64 B/span) | retained per trace after they end |');
+  out('|---:|---:|---:|---:|---:|');
+  for (const c of cases) {
+    const limit = 2048 + 64 * c.spansPerTrace;
+    out(`| ${c.traces.toLocaleString('en')} | ${c.spansPerTrace} | ${formatBytes(c.bytesPerTrace)} | ${formatBytes(limit)} | ${formatBytes(c.retainedAfterEnd)} |`);
+    check(`retained per in-flight trace, ${c.spansPerTrace} spans`, formatBytes(c.bytesPerTrace), `≤ ${formatBytes(limit)}`, c.bytesPerTrace <= limit);
+  }
+  const after = Math.max(...cases.map((c) => c.retainedAfterEnd));
+  check('retained after traces end (≈ 0)', formatBytes(after), '≤ 64 B / trace', after <= 64);
+  out();
+}
+
+function dbSection(db: DbResult): void {
+  out(`## Database round trips (local MariaDB \`SELECT 1\`, Redis \`GET\`; ${db.rounds} interleaved rounds)`);
+  out();
+  if (db.skipped) {
+    out(`TODO: skipped — ${db.skipped}`);
+    check('query spans add ≤ 5 % to SELECT 1 / GET', 'n/a', '≤ 1.05 ×', undefined);
+    out();
+    return;
+  }
+  out('| call | per round trip | spread |');
+  out('|---|---:|---:|');
+  for (const [name, values] of Object.entries(db.perRound)) {
+    const [low, high] = range(values);
+    out(`| ${name} | ${formatNs((db.us[name] ?? Number.NaN) * 1000)} | ${formatNs(low * 1000)} – ${formatNs(high * 1000)} |`);
+  }
+  out();
+  out(`Traced = inside \`TraceContext.run\`, the DataSource / client instrumented by the library (\`instrumentDataSource\`, \`instrumentRedis\`); ${Object.entries(db.checks).map(([k, v]) => `${k}: ${v}`).join('; ')}.`);
+  out();
+  const sql = paired(db.perRound['typeorm query, traced'], db.perRound['typeorm query'], (x, y) => x / y);
+  check('SQL span on TypeORM `SELECT 1`', ratio(sql), '≤ 1.05 ×', sql <= 1.05);
+  const redis = paired(db.perRound['ioredis GET, traced'], db.perRound['ioredis GET'], (x, y) => x / y);
+  check('Redis span on ioredis `GET`', ratio(redis), '≤ 1.05 ×', redis <= 1.05);
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const startedAt = new Date();
+  const loadBefore = loadavg()[0] ?? Number.NaN;
+  const sections: Array<() => Promise<void>> = [];
+  if (only.has('micro')) sections.push(async () => microSection(await runSection<MicroResult>('micro/micro.js')));
+  if (only.has('report')) sections.push(async () => reportSection(await runSection<ReportResult>('report/report.js')));
+  if (only.has('memory')) sections.push(async () => memorySection((await runSection<{ cases: MemoryCase[] }>('memory/memory.js', [], ['--expose-gc'])).cases));
+  if (only.has('db')) {
+    sections.push(async () => {
+      try {
+        dbSection(await runSection<DbResult>('db/db.js'));
+      } catch (error) {
+        dbSection({ rounds: 0, us: {}, perRound: {}, checks: {}, skipped: `failed: ${(error as Error).message.split('\n')[0] ?? ''}` });
+      }
+    });
+  }
+  if (only.has('http')) sections.push(async () => httpSection(await runSection<HttpResult>('http/http.js')));
+  for (const run of sections) await run();
+  check('HTTP comparison on Node 24', 'not run', 'same budgets', undefined);
+  const seconds = (performance.now() - started) / 1000;
+
+  const head: string[] = [];
+  head.push('# nestjs-trace benchmark results');
+  head.push('');
+  head.push(`- Date: ${startedAt.toISOString()}`);
+  head.push(`- Node ${process.version} (${process.platform}/${process.arch}), ${availableParallelism()} CPUs (nproc), ${cpuModel()}`);
+  head.push(`- Load average (1 min) at start / end: ${loadBefore.toFixed(2)} / ${(loadavg()[0] ?? Number.NaN).toFixed(2)} — other work on this VM shows up as noise`);
+  head.push(`- Command: \`npm run bench\` (sections: ${[...only].join(', ')}), took ${seconds.toFixed(0)} s`);
+  head.push('');
+  head.push('## Budgets');
+  head.push('');
+  head.push('| budget | measured | limit | result |');
+  head.push('|---|---:|---:|:---:|');
+  for (const b of budgets) head.push(`| ${b.name} | ${b.measured} | ${b.limit} | ${b.status === 'PASS' ? 'PASS' : b.status === 'FAIL' ? '**FAIL**' : 'SKIP'} |`);
+  head.push('');
+  head.push('SKIP: Node 24 needs the `node` npm package (a Node 24 binary in a git-ignored `.node24/`), not installed here.');
+  head.push('');
+  const markdown = `${[...head, ...lines].join('\n')}\n`;
+  process.stdout.write(markdown);
+  const results = fileURLToPath(new URL('../../results/', import.meta.url));
+  mkdirSync(results, { recursive: true });
+  writeFileSync(`${results}latest.md`, markdown);
+  progress(`wrote bench/results/latest.md in ${seconds.toFixed(0)} s`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
