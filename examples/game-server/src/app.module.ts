@@ -1,0 +1,47 @@
+import { Module } from '@nestjs/common';
+import type { DynamicModule, Provider } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Redis } from 'ioredis';
+import { TraceModule } from '../../../src/index.js';
+import type { GameServerConfig } from './config.js';
+import { GameGateway } from './game.gateway.js';
+import { GameService } from './game.service.js';
+import { GAME_CONFIG } from './game.tokens.js';
+import { Room } from './room.entity.js';
+import { RoomRepository } from './room.repository.js';
+import { MemoryRoomStore, RedisRoomStore, ROOM_STORE } from './room-store.js';
+import { RoomsController } from './rooms.controller.js';
+
+/** The game server, wired from a `GameServerConfig` (see `configFromEnv`). */
+@Module({})
+export class AppModule {
+  static async register(config: GameServerConfig): Promise<DynamicModule> {
+    const database = config.mysqlUrl
+      ? TypeOrmModule.forRoot({ type: 'mysql', url: config.mysqlUrl, entities: [Room], synchronize: true, poolSize: 10 })
+      : TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: [Room], synchronize: true });
+    const redisUrl = config.redisUrl;
+    // Loaded only when used: the embedded default needs no Redis package (and Jest's ESM runtime cannot load this
+    // CommonJS package, which requires the ESM-only @nestjs/common 12).
+    const redis = redisUrl ? await import('@nestjs-modules/ioredis') : undefined;
+    const store: Provider = redis
+      ? { provide: ROOM_STORE, useFactory: (client: Redis) => new RedisRoomStore(client), inject: [redis.getRedisConnectionToken()] }
+      : { provide: ROOM_STORE, useValue: new MemoryRoomStore() };
+    return {
+      module: AppModule,
+      imports: [
+        database,
+        TypeOrmModule.forFeature([Room]),
+        ...(redis && redisUrl ? [redis.RedisModule.forRoot({ type: 'single', url: redisUrl })] : []),
+        TraceModule.forRoot({
+          slowThresholdMs: config.slowThresholdMs,
+          format: config.format,
+          ...(config.logger ? { logger: config.logger } : {}),
+          // Off unless ADMIN_USER and ADMIN_PASSWORD are set; read-only, aggregated stats (production mode).
+          ...(config.admin ? { socketIoAdmin: { auth: config.admin } } : {}),
+        }),
+      ],
+      controllers: [RoomsController],
+      providers: [{ provide: GAME_CONFIG, useValue: config }, RoomRepository, store, GameService, GameGateway],
+    };
+  }
+}

@@ -1,0 +1,109 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { WsException } from '@nestjs/websockets';
+import { NoTrace, Trace, TraceContext } from '../../../src/index.js';
+import { GAME_CONFIG } from './game.tokens.js';
+import type { GameServerConfig } from './config.js';
+import type { Room } from './room.entity.js';
+import { RoomRepository } from './room.repository.js';
+import { ROOM_STORE } from './room-store.js';
+import type { RoomStore } from './room-store.js';
+
+export interface RoomView {
+  id: number;
+  name: string;
+  hostId: string;
+  capacity: number;
+  players: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The game rules. Class-level `@Trace()`: every method is a span in the report of the handler that called it. */
+@Trace()
+@Injectable()
+export class GameService {
+  constructor(
+    private readonly rooms: RoomRepository,
+    @Inject(ROOM_STORE) private readonly store: RoomStore,
+    @Inject(GAME_CONFIG) private readonly config: GameServerConfig,
+  ) {}
+
+  async createRoom(name: unknown, hostId: string): Promise<RoomView> {
+    const valid = this.validateName(name);
+    // The deliberately slow path: names starting with "slow" get a map that takes a while to generate.
+    if (valid.startsWith('slow')) await this.generateMap(valid);
+    const room = await this.rooms.create(valid, hostId, this.config.roomCapacity);
+    const players = await this.store.join(room.id, hostId);
+    await this.store.count('rooms');
+    return this.view(room, players);
+  }
+
+  /** The failing path: joining a full room (or one that does not exist) throws. */
+  async joinRoom(roomId: unknown, playerId: string): Promise<RoomView> {
+    const room = await this.findRoom(roomId);
+    if (await this.store.isMember(room.id, playerId)) return this.view(room, await this.store.size(room.id));
+    const players = await this.store.size(room.id);
+    if (players >= room.capacity) {
+      TraceContext.current()?.addLog(`room ${room.id} has ${players} of ${room.capacity} players`);
+      throw new WsException(`Room "${room.name}" is full`);
+    }
+    return this.view(room, await this.store.join(room.id, playerId));
+  }
+
+  async leaveRoom(roomId: unknown, playerId: string): Promise<RoomView> {
+    const room = await this.findRoom(roomId);
+    return this.view(room, await this.store.leave(room.id, playerId));
+  }
+
+  /** The host removes a player. */
+  async kick(roomId: unknown, hostId: string, playerId: unknown): Promise<RoomView> {
+    const room = await this.findRoom(roomId);
+    if (room.hostId !== hostId) throw new WsException('Only the host can kick players');
+    if (typeof playerId !== 'string' || !(await this.store.isMember(room.id, playerId))) throw new WsException('That player is not in the room');
+    const players = await this.store.leave(room.id, playerId);
+    await this.store.count('kicks');
+    return this.view(room, players);
+  }
+
+  async chat(roomId: unknown, playerId: string, text: unknown): Promise<{ roomId: number; text: string }> {
+    const room = await this.findRoom(roomId);
+    if (!(await this.store.isMember(room.id, playerId))) throw new WsException('Join the room before chatting');
+    if (typeof text !== 'string' || text.length === 0 || text.length > 500) throw new WsException('Messages are 1 to 500 characters');
+    await this.store.count('messages');
+    return { roomId: room.id, text };
+  }
+
+  async listRooms(limit = 50): Promise<{ rooms: RoomView[]; counters: Record<string, number> }> {
+    const rooms = await this.rooms.latest(limit);
+    const views = await Promise.all(rooms.map(async (room) => this.view(room, await this.store.size(room.id))));
+    return { rooms: views, counters: await this.store.counters() };
+  }
+
+  async getRoom(id: number): Promise<RoomView | null> {
+    const room = await this.rooms.findById(id);
+    return room ? this.view(room, await this.store.size(room.id)) : null;
+  }
+
+  async findRoom(roomId: unknown): Promise<Room> {
+    const id = Number(roomId);
+    const room = Number.isInteger(id) && id > 0 ? await this.rooms.findById(id) : null;
+    if (!room) throw new WsException(`Room ${JSON.stringify(roomId)} does not exist`);
+    return room;
+  }
+
+  async generateMap(name: string): Promise<void> {
+    TraceContext.current()?.addLog(`generating the map of "${name}"`);
+    await sleep(this.config.slowPathMs);
+  }
+
+  validateName(name: unknown): string {
+    if (typeof name !== 'string' || !/^[\w -]{1,64}$/.test(name)) throw new WsException('A room name is 1 to 64 letters, digits, spaces, - or _');
+    return name;
+  }
+
+  /** Too small to be worth a span. */
+  @NoTrace()
+  view(room: Room, players: number): RoomView {
+    return { id: room.id, name: room.name, hostId: room.hostId, capacity: room.capacity, players };
+  }
+}

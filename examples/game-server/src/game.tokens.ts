@@ -1,0 +1,2 @@
+/** DI token of the example's `GameServerConfig`. */
+export const GAME_CONFIG = 'GAME:CONFIG';

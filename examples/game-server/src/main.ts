@@ -1,0 +1,26 @@
+import { configFromEnv } from './config.js';
+import { startGameServer } from './server.js';
+
+const config = configFromEnv();
+// JSON mode keeps stdout for report lines (`npm run example | jq`): Nest's own logs are cut to errors.
+const { url } = await startGameServer(config, { nestLogs: config.format === 'text' });
+const hidePassword = (u: string): string => u.replace(/\/\/[^@/]*@/, '//***@');
+
+const lines = [
+  '',
+  `  nestjs-trace example game server on ${url}`,
+  config.mysqlUrl ? `  SQL: MySQL at ${hidePassword(config.mysqlUrl)}` : '  SQL: SQLite in memory (embedded default; set MYSQL_URL=mysql://user:pass@host:3306/db for MySQL)',
+  config.redisUrl ? `  Rooms: Redis at ${hidePassword(config.redisUrl)}` : '  Rooms: in-process store (embedded default; set REDIS_URL=redis://host:6379 for Redis)',
+  `  Reports: handlers slower than ${config.slowThresholdMs} ms or failing, as ${config.format === 'json' ? 'JSON lines on stdout' : 'text (TRACE_FORMAT=json for JSON lines)'}`,
+  '',
+  '  Drive it:',
+  `    npm run example:load${url === 'http://127.0.0.1:3000' ? '' : ` -- --url ${url}`}    20 Socket.IO clients for 10 s (add -- --clients 50 --seconds 30)`,
+  `    curl ${url}/rooms    rooms and counters over HTTP`,
+  `    Socket.IO namespace ${url}/game:  createRoom {name}  joinRoom {roomId}  leaveRoom {roomId}  kick {roomId, playerId}  chat {roomId, text}`,
+  `    Slow path: a room name starting with "slow". Failing path: joining a full room (${config.roomCapacity} players).`,
+  config.admin
+    ? `  Admin UI: ${url}/admin-ui/  (server URL ${url}, namespace /admin, your ADMIN_USER / ADMIN_PASSWORD)`
+    : '  Admin UI: off (set ADMIN_USER and ADMIN_PASSWORD to turn on the Socket.IO admin UI)',
+  '',
+];
+process.stderr.write(lines.join('\n') + '\n');

@@ -1,0 +1,152 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { LoggerService } from '@nestjs/common';
+import { io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import request from 'supertest';
+import { startGameServer } from '../../examples/game-server/src/server.js';
+import type { RunningGameServer } from '../../examples/game-server/src/server.js';
+import { freePort } from '../support/free-port.js';
+
+/** Collects the text reports the example's TraceModule writes through its logger. */
+class TextReports implements LoggerService {
+  readonly lines: { level: string; text: string }[] = [];
+  log(message: unknown): void {
+    this.lines.push({ level: 'log', text: String(message) });
+  }
+  warn(message: unknown): void {
+    this.lines.push({ level: 'warn', text: String(message) });
+  }
+  error(message: unknown): void {
+    this.lines.push({ level: 'error', text: String(message) });
+  }
+  async waitFor(pattern: RegExp, timeoutMs = 5000): Promise<{ level: string; text: string }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.find((line) => pattern.test(line.text));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no report matching ${pattern}; saw:\n${this.lines.map((l) => l.text).join('\n---\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+function connect(url: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = io(`${url}/game`, { transports: ['websocket'], reconnection: false, timeout: 5000 });
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+/** A WsException reaches the client as an `exception` event, not as the ack. */
+function expectException(socket: Socket, event: string, body: unknown): Promise<{ status: string; message: string }> {
+  const exception = new Promise<{ status: string; message: string }>((resolve) => socket.once('exception', resolve));
+  socket.emit(event, body);
+  return exception;
+}
+
+interface RoomView {
+  id: number;
+  name: string;
+  hostId: string;
+  players: number;
+}
+
+describe('example game server (embedded default: SQLite in memory, in-process room store)', () => {
+  const reports = new TextReports();
+  const sockets: Socket[] = [];
+  let server: RunningGameServer;
+
+  beforeAll(async () => {
+    server = await startGameServer(
+      { port: 0, host: '127.0.0.1', format: 'text', slowThresholdMs: 100, slowPathMs: 250, roomCapacity: 2, logger: reports },
+      { nestLogs: false },
+    );
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await server.close();
+  });
+
+  it('answers HTTP: GET /rooms lists rooms and counters, GET /rooms/:id 404s for a missing room', async () => {
+    const list = await request(server.url).get('/rooms').expect(200);
+    expect(list.body).toEqual({ rooms: expect.any(Array), counters: expect.any(Object) });
+    await request(server.url).get('/rooms/999999').expect(404);
+  });
+
+  it('plays a game over Socket.IO: create, join, chat, kick, a full room fails and is reported as an error', async () => {
+    const [host, guest, late] = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);
+    sockets.push(host!, guest!, late!);
+    const room = (await host!.timeout(5000).emitWithAck('createRoom', { name: 'lobby' })) as RoomView;
+    expect(room).toMatchObject({ name: 'lobby', hostId: host!.id, players: 1 });
+    expect(await guest!.timeout(5000).emitWithAck('joinRoom', { roomId: room.id })).toMatchObject({ players: 2 });
+
+    const chat = new Promise((resolve) => host!.once('chat', resolve));
+    await guest!.timeout(5000).emitWithAck('chat', { roomId: room.id, text: 'gg' });
+    expect(await chat).toEqual({ roomId: room.id, from: guest!.id, text: 'gg' });
+
+    // The failing path: the room holds 2.
+    expect(await expectException(late!, 'joinRoom', { roomId: room.id })).toMatchObject({ status: 'error', message: 'Room "lobby" is full' });
+    const failure = await reports.waitFor(/ERROR .*ws joinRoom/);
+    expect(failure.level).toBe('error');
+    expect(failure.text).toContain('GameGateway.joinRoom');
+    expect(failure.text).toMatch(/GameService\.joinRoom .*Room "lobby" is full/);
+    expect(failure.text).toContain('room ' + room.id + ' has 2 of 2 players');
+
+    // Only the host kicks; the kicked player is told.
+    expect(await expectException(guest!, 'kick', { roomId: room.id, playerId: host!.id })).toMatchObject({ message: 'Only the host can kick players' });
+    const kicked = new Promise((resolve) => guest!.once('kicked', resolve));
+    expect(await host!.timeout(5000).emitWithAck('kick', { roomId: room.id, playerId: guest!.id })).toMatchObject({ players: 1 });
+    expect(await kicked).toEqual({ roomId: room.id });
+
+    const listed = await request(server.url).get('/rooms').expect(200);
+    expect(listed.body.rooms).toEqual(expect.arrayContaining([expect.objectContaining({ id: room.id, name: 'lobby', players: 1 })]));
+    expect(listed.body.counters).toMatchObject({ rooms: expect.any(Number), joins: expect.any(Number), messages: 1, kicks: 1 });
+  });
+
+  it('reports the slow path (a room named "slow…") as SLOW with its call tree and a machine snapshot', async () => {
+    const host = await connect(server.url);
+    sockets.push(host);
+    const room = (await host.timeout(5000).emitWithAck('createRoom', { name: 'slow-castle' })) as RoomView;
+    expect(room.name).toBe('slow-castle');
+    const slow = await reports.waitFor(/SLOW .*ws createRoom/);
+    expect(slow.level).toBe('warn');
+    const lines = slow.text.split('\n');
+    const names = lines.map((line) => line.match(/^(\s*)(\S+)\s+\d+(\.\d+)?ms/)).filter((m) => m !== null).map((m) => `${m[1]}${m[2]}`);
+    expect(names).toEqual(expect.arrayContaining(['GameGateway.createRoom', '  GameService.createRoom', '    GameService.generateMap', '    RoomRepository.create']));
+    expect(slow.text).toContain('generating the map of "slow-castle"');
+    expect(slow.text).toMatch(/cpu \d+%/);
+    expect(slow.text).toMatch(/loop p99 [\d.]+ms/);
+    // The fast create in the previous test was not reported.
+    expect(reports.lines.filter((line) => /SLOW .*createRoom/.test(line.text))).toHaveLength(1);
+  });
+});
+
+describe('npm run example (compiled with tsc, started as a child process)', () => {
+  it('compiles, starts on PORT with the embedded default, says so, and answers HTTP', async () => {
+    await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'examples/game-server/tsconfig.json']);
+    const port = await freePort();
+    const child = spawn(process.execPath, ['examples/game-server/dist/examples/game-server/src/main.js'], {
+      env: { ...process.env, PORT: String(port), MYSQL_URL: '', REDIS_URL: '', ADMIN_USER: '', ADMIN_PASSWORD: '', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!output.includes(`game server on http://127.0.0.1:${port}`)) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the example did not start:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(output).toContain('SQL: SQLite in memory');
+      expect(output).toContain('Rooms: in-process store');
+      expect(output).toContain('npm run example:load');
+      await request(`http://127.0.0.1:${port}`).get('/rooms').expect(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+    }
+  }, 60_000);
+});
