@@ -18,7 +18,7 @@ export interface DbResult {
   skipped?: string;
 }
 
-const ROUNDS = Number(process.env.BENCH_DB_ROUNDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_DB_ROUNDS ?? 8);
 const CALLS = 50;
 const HOST = process.env.BENCH_DB_HOST ?? '127.0.0.1';
 
@@ -59,8 +59,10 @@ section(async (): Promise<DbResult> => {
     const tasks: Array<{ name: string; fn: () => Promise<unknown> }> = [
       { name: 'mysql2 pool.query', fn: () => loop(() => pool.query('SELECT 1')) },
       { name: 'typeorm query', fn: () => loop(() => bareSource.query('SELECT 1')) },
+      { name: 'typeorm query, in a trace, not instrumented', fn: () => TraceContext.run('batch', () => loop(() => bareSource.query('SELECT 1'))) },
       { name: 'typeorm query, traced', fn: () => TraceContext.run('batch', () => loop(() => tracedSource.query('SELECT 1'))) },
       { name: 'ioredis GET', fn: () => loop(() => bareRedis.get('bench:key')) },
+      { name: 'ioredis GET, in a trace, not instrumented', fn: () => TraceContext.run('batch', () => loop(() => bareRedis.get('bench:key'))) },
       { name: 'ioredis GET, traced', fn: () => TraceContext.run('batch', () => loop(() => tracedRedis.get('bench:key'))) },
     ];
     const checks: Record<string, string> = {};

@@ -1,0 +1,22 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { TraceContext } from './trace-context.js';
+
+/**
+ * What the library's AsyncLocalStorage holds: the trace and the span that async work started here belongs to.
+ * A new frame per traced call (cheap: two fields) is what makes concurrent children
+ * (`Promise.all([a(), b()])`) land under the right parent.
+ */
+export class TraceFrame {
+  constructor(
+    readonly context: TraceContext,
+    public span: number,
+  ) {}
+}
+
+// One storage per process even when both the ESM and the CommonJS build of the library are loaded
+// (the dual-package hazard), so a context opened by one is seen by the other.
+const KEY = Symbol.for('nestjs-trace.storage.experiment');
+const holder = globalThis as typeof globalThis & { [KEY]?: AsyncLocalStorage<TraceFrame> };
+
+/** The library's one AsyncLocalStorage. */
+export const traceStorage: AsyncLocalStorage<TraceFrame> = (holder[KEY] ??= new AsyncLocalStorage<TraceFrame>());

@@ -1,0 +1,137 @@
+/** Where a trace came from. `manual` is a root opened with `TraceContext.run`. */
+export type TraceTransport = 'http' | 'ws' | 'rpc' | 'manual';
+
+/** Why a trace was reported. */
+export type TraceOutcome = 'slow' | 'error' | 'hung' | 'ok';
+
+/** A probe that was configured but could not answer: never reported as zeros. */
+export interface ProbeError {
+  status: 'timeout' | 'unavailable' | 'forbidden' | 'unsupported';
+  /** Human-readable reason, e.g. `timeout after 500 ms` or `ECONNREFUSED`. */
+  error: string;
+}
+
+/** One span of a reported trace, in start order. `spans[0]` is the handler (depth 0). */
+export interface SpanRecord {
+  name: string;
+  depth: number;
+  /** Milliseconds since the trace started. */
+  startMs: number;
+  durationMs: number;
+  /** Message of the error this span threw (or rejected / errored with). */
+  error?: string;
+  /** Notes added with `TraceContext#addLog`. */
+  logs?: string[];
+  /** `true` when the span was still running when the report was built (hung reports). */
+  unfinished?: boolean;
+  /** `true` when an Observable span ended because its subscriber unsubscribed. */
+  cancelled?: boolean;
+  /** Database / cache spans (SQL statements, Redis commands). */
+  kind?: 'db';
+  system?: 'mysql' | 'redis';
+  /** Normalized statement: literals replaced by `?`; never parameter values. */
+  statement?: string;
+  /** Rows affected or returned, where the driver says so. */
+  rows?: number;
+  /** Number of commands in a Redis pipeline / multi. */
+  commands?: number;
+  /** Driver error code (e.g. `ER_DUP_ENTRY`). */
+  errorCode?: string;
+}
+
+export interface CpuMetrics {
+  /** Process CPU over the recent window, in percent of all cores (0–100). */
+  processPercent: number;
+  /** Whole-machine CPU over the recent window, in percent of all cores (0–100). */
+  systemPercent: number;
+  /** 1, 5, 15 minute load averages; always `[0, 0, 0]` on Windows. Extra information only. */
+  loadAverage: number[];
+  cores: number;
+  [extra: string]: unknown;
+}
+
+export interface MemoryMetrics {
+  system: { totalMB: number; usedMB: number; freeMB: number; usagePercent: number; [extra: string]: unknown };
+  process: {
+    rssMB: number;
+    heapUsedMB: number;
+    heapTotalMB: number;
+    heapLimitMB: number;
+    externalMB: number;
+    [extra: string]: unknown;
+  };
+  [extra: string]: unknown;
+}
+
+export interface EventLoopMetrics {
+  /** 99th percentile of event-loop delay over the recent window, in ms. */
+  delayP99Ms: number;
+  /** Event-loop utilization over the recent window (0–1). */
+  utilization: number;
+  [extra: string]: unknown;
+}
+
+export interface MysqlPoolMetrics {
+  /** The pool's connection limit. */
+  total: number;
+  active: number;
+  idle: number;
+  waiting: number;
+  [extra: string]: unknown;
+}
+
+export interface MysqlServerMetrics {
+  threadsConnected: number;
+  threadsRunning: number;
+  threadsCached: number;
+  [extra: string]: unknown;
+}
+
+export interface MysqlMetrics {
+  pool: MysqlPoolMetrics | ProbeError | null;
+  server: MysqlServerMetrics | ProbeError;
+  [extra: string]: unknown;
+}
+
+export interface RedisMetrics {
+  connectedClients: number;
+  usedMemoryMB: number;
+  opsPerSec: number;
+  /**
+   * Commands sent by this app's client that are still waiting for a reply (read in-process);
+   * `null` when the installed ioredis version does not expose its queue.
+   */
+  commandQueueLength: number | null;
+  [extra: string]: unknown;
+}
+
+/** What `SystemMetricsService.snapshot()` returns; attached to slow, error and hung reports. */
+export interface SystemMetrics {
+  /** ISO time the snapshot was taken. */
+  takenAt: string;
+  cpu: CpuMetrics | ProbeError;
+  memory: MemoryMetrics | ProbeError;
+  eventLoop: EventLoopMetrics | ProbeError;
+  /** `null`: no MySQL DataSource in this app. */
+  mysql: MysqlMetrics | ProbeError | (ProbeError & Record<string, unknown>) | null;
+  /** `null`: no ioredis client in this app. */
+  redis: RedisMetrics | ProbeError | (ProbeError & Record<string, unknown>) | null;
+}
+
+/** The JSON report: one line on stdout per reported trace (`format: 'json'`). */
+export interface TraceRecord {
+  type: 'trace';
+  outcome: TraceOutcome;
+  /** 32 lowercase hex characters. */
+  traceId: string;
+  transport: TraceTransport;
+  /** `Class.method` of the handler (or the name given to `TraceContext.run`). */
+  handler: string;
+  /** `GET /rooms/:id`, a WebSocket event name or an RPC pattern. */
+  route: string;
+  durationMs: number;
+  spans: SpanRecord[];
+  droppedSpans: number;
+  error?: { name: string; message: string; stack?: string };
+  metrics?: SystemMetrics;
+}
