@@ -18,6 +18,8 @@ export const ROOM_STORE = 'GAME:ROOM_STORE';
 const PREFIX = 'nestjs-trace-example';
 const playersKey = (roomId: number): string => `${PREFIX}:room:${roomId}:players`;
 const COUNTERS = `${PREFIX}:counters`;
+/** Memberships outlive a run by an hour at most (the example shares the Redis it is given). */
+const TTL_SECONDS = 3600;
 
 /** Membership as Redis sets, counters in a hash: each command is a `redis …` span under the traced caller. */
 @Trace()
@@ -25,7 +27,7 @@ export class RedisRoomStore implements RoomStore {
   constructor(private readonly redis: Redis) {}
 
   async join(roomId: number, playerId: string): Promise<number> {
-    const results = await this.redis.multi().sadd(playersKey(roomId), playerId).scard(playersKey(roomId)).hincrby(COUNTERS, 'joins', 1).exec();
+    const results = await this.redis.multi().sadd(playersKey(roomId), playerId).scard(playersKey(roomId)).expire(playersKey(roomId), TTL_SECONDS).hincrby(COUNTERS, 'joins', 1).exec();
     return Number(results?.[1]?.[1] ?? 0);
   }
 
