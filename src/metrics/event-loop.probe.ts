@@ -47,9 +47,12 @@ export class EventLoopProbe {
     for (const monitor of this.monitors) monitor.histogram.disable();
   }
 
-  /** Yields one timer tick first, so that a stall that ended just now has been recorded by the monitors. */
+  /**
+   * Waits one resolution first, so that a stall that ended just now has been recorded: right after a stall the loop
+   * clock is stale, and a shorter timer would fire before the monitors' own timers.
+   */
   async read(): Promise<EventLoopMetrics | ProbeError> {
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, RESOLUTION_MS + 1));
     const [a, b] = this.monitors;
     const monitor = a.resetAt <= b.resetAt ? a : b;
     const { histogram } = monitor;

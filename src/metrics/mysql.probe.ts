@@ -99,7 +99,7 @@ export class MysqlProbe {
   /** Opens the probe's own connection from a copy of the pool's connection config (the pool itself is not touched). */
   private open(driver: MysqlDriverLike): Mysql2ConnectionLike | null {
     const mysql: Mysql2ModuleLike | undefined = driver.mysql;
-    const source = (driver.pool as { config?: { connectionConfig?: object } } | undefined)?.config?.connectionConfig;
+    const source = driver.pool?.config?.connectionConfig;
     if (typeof mysql?.Connection !== 'function' || !source) return null;
     // A copy with the prototype kept, as mysql2's own pool does per connection (`_createConnectionConfig`).
     const config = Object.create(Object.getPrototypeOf(source) as object | null, Object.getOwnPropertyDescriptors(source)) as Record<string, unknown>;

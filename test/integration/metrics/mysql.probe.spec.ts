@@ -41,7 +41,7 @@ describe('MySQL probe against the real MariaDB', () => {
 
     it('reports server-wide Threads_connected: 3 extra connections outside the app raise it by 3, the pool stays as it is', async () => {
       // The shared server may see other clients come and go: a few attempts absorb that noise, each still exact.
-      let deltas: number[] = [];
+      const deltas: number[] = [];
       for (let attempt = 0; attempt < 3; attempt += 1) {
         const before = await mysqlSection(service);
         const extra = await Promise.all([0, 1, 2].map(() => mysql.createConnection(MYSQL_URL)));
@@ -54,13 +54,12 @@ describe('MySQL probe against the real MariaDB', () => {
         if (delta === 3) break;
       }
       expect(deltas).toContain(3);
-      deltas = [];
     });
 
     it('reads the rest of the server section from SHOW GLOBAL STATUS and @@max_connections', async () => {
       const { mysql: section } = await mysqlSection(service);
       const server = ok<MysqlServerMetrics>(section.server);
-      const [rows] = (await dataSource.query("SHOW GLOBAL VARIABLES LIKE 'max_connections'")) as [{ Value: string }];
+      const [rows] = await dataSource.query<[{ Value: string }]>("SHOW GLOBAL VARIABLES LIKE 'max_connections'");
       expect(server.maxConnections).toBe(Number(rows.Value));
       // The status query itself is running while it counts.
       expect(server.threadsRunning).toBeGreaterThanOrEqual(1);

@@ -12,7 +12,7 @@ import { ok, sleep } from './helpers/snapshots.js';
 
 /** `Com_show_status` counts every SHOW STATUS on the (shared) server, ours included. */
 async function comShowStatus(dataSource: DataSource): Promise<number> {
-  const [row] = (await dataSource.query("SHOW GLOBAL STATUS LIKE 'Com_show_status'")) as [{ Value: string }];
+  const [row] = await dataSource.query<[{ Value: string }]>("SHOW GLOBAL STATUS LIKE 'Com_show_status'");
   return Number(row.Value);
 }
 

@@ -11,9 +11,9 @@ describe(`readIoredisClientState pins the ioredis internals it reads (installed 
     const client = new Redis(1, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     client.on('error', () => undefined);
     try {
-      expect(readIoredisClientState(client as unknown as RedisLike)).toEqual({ clientStatus: 'wait', commandQueueLength: 0, offlineQueueLength: 0 });
+      expect(readIoredisClientState(client)).toEqual({ clientStatus: 'wait', commandQueueLength: 0, offlineQueueLength: 0 });
       const queued = client.get('k').catch((error: unknown) => error);
-      const state = readIoredisClientState(client as unknown as RedisLike);
+      const state = readIoredisClientState(client);
       expect(state.offlineQueueLength).toBe(1);
       expect(state.commandQueueLength).toBe(0);
       expect(await queued).toBeInstanceOf(Error);

@@ -43,7 +43,7 @@ class RedisShutdown implements OnApplicationShutdown {
 export async function createMetricsApp(options: MetricsAppOptions): Promise<TestingModule> {
   const imports: DynamicModule[] = [];
   if (options.typeorm) {
-    imports.push(TypeOrmModule.forRoot({ type: 'mysql', retryAttempts: 0, ...options.typeorm } as Parameters<typeof TypeOrmModule.forRoot>[0]));
+    imports.push(TypeOrmModule.forRoot({ type: 'mysql', retryAttempts: 0, ...options.typeorm }));
   }
   const redisProviders: Provider[] = [];
   if (options.redis) {

@@ -19,7 +19,7 @@ export function ok<T>(section: T | ProbeError | null | undefined): T {
   if (typeof section === 'object' && 'status' in section && 'error' in section) {
     throw new Error(`section is a ProbeError: ${JSON.stringify(section)}`);
   }
-  return section as T;
+  return section;
 }
 
 /** Narrows a section to a ProbeError (with whatever client-side numbers it carries). */
