@@ -359,8 +359,7 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
         traced(sink, 'A', () => single.query('SELECT SLEEP(0.3) AS slept')),
         traced(sink, 'B', async () => {
           await new Promise((resolve) => setTimeout(resolve, 20));
-          await single.query('SELECT 1 AS b');
-          expect(TraceContext.current()?.origin.handlerName).toBe('B');
+          // Queued behind A's SLEEP on the only connection: mysql2 calls back when A releases it.
           const pool = (single.driver as unknown as { pool: { getConnection(cb: (error: unknown, c: { release(): void }) => void): void } }).pool;
           await new Promise<void>((resolve) => {
             pool.getConnection((error, connection) => {
@@ -370,14 +369,17 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
             });
           });
           expect(TraceContext.current()?.origin.handlerName).toBe('B');
+          await single.query('SELECT 1 AS b');
+          expect(TraceContext.current()?.origin.handlerName).toBe('B');
         }),
       ]);
       expect(tree(a.record)).toEqual(['A', '  mysql SELECT']);
       expect(tree(b.record)).toEqual(['B', '  mysql SELECT']);
       expect(a.record.spans[1]!.durationMs).toBeGreaterThanOrEqual(250);
-      // Driver behaviour, documented (not relied on): the store seen inside a raw pool callback. The library never
-      // reads the context in driver callbacks, so either answer leaves the spans above where they belong.
-      expect(['B', 'A', undefined]).toContain(insideCallback);
+      // Driver behaviour, pinned for the installed mysql2 (DataDog/dd-trace-js#8826): a queued getConnection callback
+      // runs in the context of the query that released the connection — A's. The library never reads the context
+      // in driver callbacks, which is why B's statement above still landed in B. If this changes, update the docs.
+      expect(insideCallback).toBe('A');
     } finally {
       undo();
       await single.destroy();
