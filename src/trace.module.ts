@@ -9,6 +9,8 @@ import { bindHandlers } from './interceptor/handler-binding.js';
 import { TraceInterceptor } from './interceptor/trace.interceptor.js';
 import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
+import { OtelBridge } from './otel/otel-bridge.js';
+import { PrometheusMetrics } from './prometheus/prometheus-metrics.js';
 import { TraceReporter } from './report/trace-reporter.js';
 import { resolveOptions } from './resolve-options.js';
 import { ConfigurableTraceModule, TRACE_ASYNC_OPTIONS_TYPE, TRACE_OPTIONS_TYPE, TRACE_RAW_OPTIONS } from './trace.options.js';
@@ -30,6 +32,8 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
     SocketIoAdminService,
     { provide: TRACE_METRICS_SOURCE, useExisting: SystemMetricsService },
     TraceReporter,
+    OtelBridge,
+    PrometheusMetrics,
     TraceInterceptor,
     { provide: APP_INTERCEPTOR, useExisting: TraceInterceptor },
     {
