@@ -77,17 +77,17 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
 
   it('plays a game over Socket.IO: create, join, chat, kick, a full room fails and is reported as an error', async () => {
     const [host, guest, late] = await Promise.all([connect(server.url), connect(server.url), connect(server.url)]);
-    sockets.push(host!, guest!, late!);
-    const room = (await host!.timeout(5000).emitWithAck('createRoom', { name: 'lobby' })) as RoomView;
-    expect(room).toMatchObject({ name: 'lobby', hostId: host!.id, players: 1 });
-    expect(await guest!.timeout(5000).emitWithAck('joinRoom', { roomId: room.id })).toMatchObject({ players: 2 });
+    sockets.push(host, guest, late);
+    const room = (await host.timeout(5000).emitWithAck('createRoom', { name: 'lobby' })) as RoomView;
+    expect(room).toMatchObject({ name: 'lobby', hostId: host.id, players: 1 });
+    expect(await guest.timeout(5000).emitWithAck('joinRoom', { roomId: room.id })).toMatchObject({ players: 2 });
 
-    const chat = new Promise((resolve) => host!.once('chat', resolve));
-    await guest!.timeout(5000).emitWithAck('chat', { roomId: room.id, text: 'gg' });
-    expect(await chat).toEqual({ roomId: room.id, from: guest!.id, text: 'gg' });
+    const chat = new Promise((resolve) => host.once('chat', resolve));
+    await guest.timeout(5000).emitWithAck('chat', { roomId: room.id, text: 'gg' });
+    expect(await chat).toEqual({ roomId: room.id, from: guest.id, text: 'gg' });
 
     // The failing path: the room holds 2.
-    expect(await expectException(late!, 'joinRoom', { roomId: room.id })).toMatchObject({ status: 'error', message: 'Room "lobby" is full' });
+    expect(await expectException(late, 'joinRoom', { roomId: room.id })).toMatchObject({ status: 'error', message: 'Room "lobby" is full' });
     const failure = await reports.waitFor(/ERROR .*ws joinRoom/);
     expect(failure.level).toBe('error');
     expect(failure.text).toContain('GameGateway.joinRoom');
@@ -95,9 +95,9 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     expect(failure.text).toContain('room ' + room.id + ' has 2 of 2 players');
 
     // Only the host kicks; the kicked player is told.
-    expect(await expectException(guest!, 'kick', { roomId: room.id, playerId: host!.id })).toMatchObject({ message: 'Only the host can kick players' });
-    const kicked = new Promise((resolve) => guest!.once('kicked', resolve));
-    expect(await host!.timeout(5000).emitWithAck('kick', { roomId: room.id, playerId: guest!.id })).toMatchObject({ players: 1 });
+    expect(await expectException(guest, 'kick', { roomId: room.id, playerId: host.id })).toMatchObject({ message: 'Only the host can kick players' });
+    const kicked = new Promise((resolve) => guest.once('kicked', resolve));
+    expect(await host.timeout(5000).emitWithAck('kick', { roomId: room.id, playerId: guest.id })).toMatchObject({ players: 1 });
     expect(await kicked).toEqual({ roomId: room.id });
 
     const listed = await request(server.url).get('/rooms').expect(200);
