@@ -181,7 +181,7 @@ export class TraceContext {
 
   /** @internal */
   extra(span: number): SpanExtra {
-    const extras = (this.extras ??= new Map());
+    const extras = (this.extras ??= new Map<number, SpanExtra>());
     let extra = extras.get(span);
     if (!extra) extras.set(span, (extra = {}));
     return extra;

@@ -17,7 +17,7 @@ type Method = (this: unknown, ...args: unknown[]) => unknown;
 export function Trace(options: TraceOptions = {}): ClassDecorator & MethodDecorator {
   return ((target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor): unknown => {
     if (propertyKey === undefined) {
-      traceClass(target as { prototype?: object });
+      traceClass(target);
       return undefined;
     }
     if (!descriptor || typeof descriptor.value !== 'function') return descriptor;

@@ -15,8 +15,14 @@ export function normalizeSql(sql: string, maxLength: number): string {
   return normalized.length > maxLength ? `${normalized.slice(0, maxLength)}…` : normalized;
 }
 
-/** The statement's operation keyword (`SELECT`, `INSERT` …), upper-cased; `QUERY` when there is none. */
+// Operations whose first word alone says little (`START` → `START TRANSACTION`).
+const TWO_WORD = new Set(['START', 'RELEASE', 'ROLLBACK']);
+
+/** The statement's operation keyword (`SELECT`, `INSERT`, `START TRANSACTION` …), upper-cased; `QUERY` when there is none. */
 export function sqlOperation(sql: string): string {
-  const match = /^\s*(?:\/\*.*?\*\/\s*)*\(?\s*([a-z]+)/is.exec(sql);
-  return match?.[1] ? match[1].toUpperCase() : 'QUERY';
+  const match = /^\s*(?:\/\*.*?\*\/\s*)*\(?\s*([a-z]+)(?:\s+([a-z]+))?/is.exec(sql);
+  const first = match?.[1]?.toUpperCase();
+  if (!first) return 'QUERY';
+  const second = match?.[2]?.toUpperCase();
+  return TWO_WORD.has(first) && second !== undefined ? `${first} ${second}` : first;
 }

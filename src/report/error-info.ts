@@ -22,6 +22,11 @@ function isSqlError(error: ErrorLike): boolean {
   return typeof error.sqlMessage === 'string' || (isObject(error.driverError) && typeof error.driverError.sqlMessage === 'string');
 }
 
+/** Redis reply errors can quote a command's arguments (`… with args beginning with: 'secret'`). */
+function isRedisReplyError(error: ErrorLike): boolean {
+  return error.name === 'ReplyError';
+}
+
 function cut(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
@@ -36,7 +41,7 @@ function safeMessage(error: unknown): string {
       const sqlMessage = typeof driver.sqlMessage === 'string' ? driver.sqlMessage : message;
       return cut(code + sqlMessage.replace(QUOTED, '?'), MAX_MESSAGE);
     }
-    return cut(message, MAX_MESSAGE);
+    return cut(isRedisReplyError(error) ? message.replace(QUOTED, '?') : message, MAX_MESSAGE);
   } catch {
     return 'unreadable error';
   }

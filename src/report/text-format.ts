@@ -1,6 +1,8 @@
 import type { ProbeError, SpanRecord, SystemMetrics, TraceRecord } from '../trace.types.js';
 
 const MAX_LINES = 200;
+/** Durations align in one column up to this label width; longer labels (long SQL) just run past it. */
+const MAX_ALIGN = 60;
 /** Runs of identical leaf siblings longer than this are folded into one line. */
 const FOLD_AFTER = 3;
 
@@ -118,7 +120,7 @@ export function formatText(record: TraceRecord): string {
   let lines = treeLines(record.spans);
   const hidden = lines.length > MAX_LINES ? lines.length - MAX_LINES : 0;
   if (hidden > 0) lines = lines.slice(0, MAX_LINES);
-  const width = lines.reduce((max, line) => Math.max(max, line.label.length), 0);
+  const width = lines.reduce((max, line) => (line.label.length > MAX_ALIGN ? max : Math.max(max, line.label.length)), 0);
   const durationWidth = lines.reduce((max, line) => Math.max(max, line.duration.length), 0);
   const out = [header];
   for (const line of lines) {

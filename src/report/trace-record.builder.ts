@@ -29,9 +29,14 @@ export function dbFields(db: DbSpanInfo, options: ResolvedTraceOptions): Pick<Sp
     const statement = options.instrument.statement === 'none' ? operation : normalizeSql(raw, options.instrument.maxStatementLength);
     return { name: `mysql ${operation}`, kind: 'db', system: 'mysql', statement };
   }
+  // A pipeline / multi is named in lower case like DESIGN.md's `redis pipeline`; single commands upper case.
+  if (db.commands !== undefined) {
+    const batch = (db.statement ?? 'pipeline').toLowerCase();
+    return { name: `redis ${batch}`, kind: 'db', system: 'redis', statement: batch };
+  }
   const command = (db.statement ?? 'command').toUpperCase();
   const name = db.key !== undefined && options.instrument.redisKeys ? `redis ${command} ${db.key}` : `redis ${command}`;
-  return { name, kind: 'db', system: 'redis', statement: db.commands !== undefined ? command.toLowerCase() : command };
+  return { name, kind: 'db', system: 'redis', statement: command };
 }
 
 /**

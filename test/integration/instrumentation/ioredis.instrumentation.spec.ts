@@ -107,7 +107,7 @@ describe('ioredis commands as spans, real Redis', () => {
       return pipeline.exec();
     });
     expect(result).toHaveLength(5);
-    expect(tree(record)).toEqual(['pipeline', '  redis PIPELINE']);
+    expect(tree(record)).toEqual(['pipeline', '  redis pipeline']);
     expect(record.spans[1]).toMatchObject({ kind: 'db', system: 'redis', statement: 'pipeline', commands: 5 });
     expect(record.spans[1]!.error).toBeUndefined();
   });
@@ -115,7 +115,7 @@ describe('ioredis commands as spans, real Redis', () => {
   it('a multi of 3 commands is one span with commands: 3 (MULTI / EXEC not counted)', async () => {
     const { result, record } = await traced(sink, 'multi', () => redis.multi().incr(key('m')).incr(key('m')).get(key('m')).exec());
     expect(result?.map(([error]) => error)).toEqual([null, null, null]);
-    expect(tree(record)).toEqual(['multi', '  redis MULTI']);
+    expect(tree(record)).toEqual(['multi', '  redis multi']);
     expect(record.spans[1]).toMatchObject({ statement: 'multi', commands: 3 });
   });
 
@@ -204,8 +204,8 @@ describe('ioredis commands as spans, real Redis', () => {
         `concurrent_${index}`,
         `  redis SET ${key(`c:${index}`)}`,
         `  redis GET ${key(`c:${index}`)}`,
-        '  redis PIPELINE',
-        '  redis MULTI',
+        '  redis pipeline',
+        '  redis multi',
       ]);
     });
     // Documented driver behaviour: ioredis calls a callback from the command's Promise, so it runs in the caller's trace.

@@ -101,12 +101,12 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
       '    mysql SELECT',
       '    RoomService.saveRoom',
       '      transaction',
-      '        mysql START',
+      '        mysql START TRANSACTION',
       '        mysql INSERT',
       '        mysql SELECT',
       '        mysql COMMIT',
       '    transaction',
-      '      mysql START',
+      '      mysql START TRANSACTION',
       '      mysql UPDATE',
       '      RoomService.touch',
       '        mysql SELECT',
@@ -204,7 +204,7 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
       }
     });
     expect(caught).toBe(failure);
-    expect(tree(record)).toEqual(['rollback', '  transaction', '    mysql START', '    mysql SELECT', '    mysql ROLLBACK']);
+    expect(tree(record)).toEqual(['rollback', '  transaction', '    mysql START TRANSACTION', '    mysql SELECT', '    mysql ROLLBACK']);
     expect(record.spans[1]).toMatchObject({ name: 'transaction', error: 'room is full' });
   });
 
@@ -225,7 +225,7 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
     expect(tree(record)).toEqual([
       'runner',
       '  transaction',
-      '    mysql START',
+      '    mysql START TRANSACTION',
       '    mysql SELECT',
       '    mysql SELECT',
       '    mysql ROLLBACK',

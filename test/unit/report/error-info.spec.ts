@@ -29,3 +29,10 @@ describe('error info', () => {
     expect(errorInfo('text', 100)).toEqual({ name: 'string', message: '"text"' });
   });
 });
+
+describe('Redis reply errors', () => {
+  it('masks quoted arguments', () => {
+    const error = Object.assign(new Error("ERR unknown command 'FOO', with args beginning with: 's3cr3t'"), { name: 'ReplyError' });
+    expect(spanErrorMessage(error)).toBe('ERR unknown command ?, with args beginning with: ?');
+  });
+});
