@@ -72,7 +72,9 @@ export class RedisProbe {
   /** Disconnects the probe's own connection; later reads report Redis as unavailable. */
   close(): void {
     this.closed = true;
-    this.client?.disconnect();
+    // ioredis's disconnect() arms a timer (`disconnectTimeout`) that only the stream's 'close' event clears: on a
+    // stream that is already closed (status 'end') it would hold the process open for that long.
+    if (this.client && this.client.status !== 'end') this.client.disconnect();
     this.client = null;
   }
 
@@ -97,6 +99,7 @@ export class RedisProbe {
       connectTimeout: this.timeoutMs,
       commandTimeout: this.timeoutMs,
       retryStrategy: () => null,
+      disconnectTimeout: this.timeoutMs,
       reconnectOnError: () => false,
       autoResubscribe: false,
       enableAutoPipelining: false,

@@ -34,7 +34,9 @@ class RedisShutdown implements OnApplicationShutdown {
   constructor(@Inject(NESTJS_IOREDIS_TOKEN) private readonly client: Redis) {}
 
   async onApplicationShutdown(): Promise<void> {
-    // As RedisCoreModule does; a client that never connected just disconnects.
+    // As RedisCoreModule does. A client whose stream is already gone ('end') needs nothing: ioredis's disconnect()
+    // would arm a 2 s timer that only the (already emitted) 'close' event clears.
+    if (this.client.status === 'end') return;
     await this.client.quit().catch(() => this.client.disconnect());
   }
 }

@@ -52,7 +52,7 @@ export class OwnRedisServer {
         if (Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 50));
       } finally {
-        probe.disconnect();
+        if (probe.status !== 'end') probe.disconnect();
       }
     }
   }
