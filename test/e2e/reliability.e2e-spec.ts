@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFileSync } from 'node:child_process';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Trace, TraceContext, TraceModule } from '../../src/index.js';
+import { sleep } from '../support/report-capture.js';
+
+@Trace()
+@Injectable()
+class WorkService {
+  async work(n: number): Promise<number> {
+    await sleep(0);
+    return this.double(n);
+  }
+  double(n: number): number {
+    return n * 2;
+  }
+  async reject(error: unknown): Promise<never> {
+    await Promise.resolve();
+    throw error;
+  }
+}
+
+let lastContext: WeakRef<object> | undefined;
+
+@Controller()
+class WorkController {
+  constructor(private readonly work: WorkService) {}
+  @Get('work')
+  async get(): Promise<{ n: number }> {
+    const context = TraceContext.current();
+    if (context) lastContext = new WeakRef(context);
+    return { n: await this.work.work(21) };
+  }
+}
+
+@Module({
+  imports: [TraceModule.forRoot({ format: 'json', slowThresholdMs: 60_000, hungThresholdMs: 0, otel: { enabled: false } })],
+  controllers: [WorkController],
+  providers: [WorkService],
+})
+class ReliabilityModule {}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+describe('reliability', () => {
+  let app: INestApplication;
+  let url: string;
+  const enterWith = jest_spyless(AsyncLocalStorage.prototype, 'enterWith');
+
+  beforeAll(async () => {
+    app = (await Test.createTestingModule({ imports: [ReliabilityModule] }).compile()).createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+  afterAll(async () => {
+    enterWith.restore();
+    await app.close();
+  });
+
+  it('adds no unhandledRejection: a caught rejection stays caught, an uncaught one is reported exactly once', () => {
+    // Outside Jest, whose own handler swallows unhandled rejections; runs the built package (npm test builds first).
+    const output = execFileSync(process.execPath, ['test/e2e/fixtures/unhandled-rejections.mjs'], { encoding: 'utf8', timeout: 20_000 });
+    expect(JSON.parse(output.trim())).toEqual({ baseline: 1, traced: 1, caughtBaseline: 0, caughtTraced: 0 });
+  });
+
+  it('5,000 requests leave the heap near its baseline, and a finished request\'s context is collected', async () => {
+    if (!gc) throw new Error('run with --expose-gc (npm test does)');
+    const run = async (count: number): Promise<void> => {
+      for (let done = 0; done < count; done += 100) {
+        const bodies = await Promise.all(Array.from({ length: 100 }, () => fetch(`${url}/work`).then((r) => r.json() as Promise<{ n: number }>)));
+        expect(bodies.every((b) => b.n === 42)).toBe(true);
+      }
+    };
+    await run(500); // warm up JIT, pools and caches
+    gc();
+    const baseline = process.memoryUsage().heapUsed;
+    await run(5000);
+    await sleep(100);
+    gc();
+    gc();
+    const growthMB = (process.memoryUsage().heapUsed - baseline) / 1024 / 1024;
+    expect(growthMB).toBeLessThan(10);
+    expect(lastContext).toBeDefined();
+    for (let i = 0; i < 10 && lastContext!.deref() !== undefined; i++) {
+      await sleep(20);
+      gc();
+    }
+    expect(lastContext!.deref()).toBeUndefined();
+  }, 120_000);
+
+  it('never uses AsyncLocalStorage#enterWith', () => {
+    expect(enterWith.calls).toBe(0);
+  });
+});
+
+/** Counts calls to a method without changing what it does. */
+function jest_spyless<T extends object, K extends keyof T>(target: T, key: K): { calls: number; restore(): void } {
+  const original = target[key] as unknown as (...args: unknown[]) => unknown;
+  const spy = { calls: 0, restore: () => Object.assign(target, { [key]: original }) };
+  Object.assign(target, {
+    [key](this: unknown, ...args: unknown[]) {
+      spy.calls++;
+      return original.apply(this, args);
+    },
+  });
+  return spy;
+}
