@@ -122,4 +122,30 @@ describe('a Nest app with TraceModule, TypeORM and ioredis: the provider instrum
       await app.close();
     }
   });
+
+  it('a slow report of a TypeORM-on-MariaDB + ioredis app carries all five metric sections with real numbers', async () => {
+    const app = await start({ format: 'json', slowThresholdMs: 0, hungThresholdMs: 0 });
+    try {
+      // The CPU and event-loop samplers need a moment of history after start-up (before it they say so).
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await request(app.getHttpServer()).get('/rooms/5').expect(200);
+      const [slow] = await capture.waitFor((record) => record.outcome === 'slow');
+      const metrics = slow!.metrics!;
+      expect(metrics.cpu).toMatchObject({ cores: expect.any(Number), processPercent: expect.any(Number) });
+      expect(metrics.memory).toMatchObject({ process: { heapLimitMB: expect.any(Number) } });
+      expect(metrics.eventLoop).toMatchObject({ delayP99Ms: expect.any(Number), utilization: expect.any(Number) });
+      const mysql = metrics.mysql as { pool: { total: number; active: number }; server: { threadsConnected: number } };
+      expect(mysql.pool.total).toBeGreaterThan(0);
+      expect(mysql.pool.active).toBeGreaterThanOrEqual(0);
+      expect(mysql.server.threadsConnected).toBeGreaterThanOrEqual(1);
+      const redis = metrics.redis as { connectedClients: number; usedMemoryMB: number; commandQueueLength: number };
+      expect(redis.connectedClients).toBeGreaterThanOrEqual(1);
+      expect(redis.usedMemoryMB).toBeGreaterThan(0);
+      expect(redis.commandQueueLength).toBe(0);
+      const serialized = JSON.stringify(metrics);
+      expect(serialized).not.toMatch(/mysql:\/\/|redis:\/\/|executable|config_file|addr=/);
+    } finally {
+      await app.close();
+    }
+  });
 });
