@@ -17,6 +17,17 @@ export function callInSpan(context: TraceContext, span: number, fn: AnyFunction,
     context.endSpan(span, true, error);
     throw error;
   }
+  return settle(context, span, result);
+}
+
+/** True for the results whose span outlives the call: native Promises and Observables. */
+export function isDeferred(result: unknown): boolean {
+  if (result === null || (typeof result !== 'object' && typeof result !== 'function')) return false;
+  return result instanceof Promise || isObservable(result);
+}
+
+/** Ends `span` when `result` settles; returns what the caller gets (the same value or a timed equivalent). */
+export function settle(context: TraceContext, span: number, result: unknown): unknown {
   // Native promises only: calling `then` on a foreign thenable could start lazy work (query builders)
   // that the caller never asked for, so those are timed to the return like a plain value.
   if (result instanceof Promise) {

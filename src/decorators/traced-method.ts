@@ -1,7 +1,7 @@
 import { TraceContext } from '../context/trace-context.js';
 import type { TraceOrigin, TraceSink } from '../context/trace-context.js';
-import { callInSpan } from '../context/span-call.js';
-import { traceStorage } from '../context/trace-storage.js';
+import { callInSpan, isDeferred, settle } from '../context/span-call.js';
+import { TraceFrame, traceStorage } from '../context/trace-storage.js';
 import { copyMethodMetadata } from '../utils/copy-method-metadata.util.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -26,7 +26,13 @@ interface TracedMethodState {
   // Span names are `RuntimeClass.method`: remembered per class so the hot path builds no string.
   lastOwner: unknown;
   lastName: string;
+  /** Calls in a row that returned a plain value; `NEVER_SYNC` once the method returned a Promise or Observable. */
+  plainReturns: number;
 }
+
+/** After this many plain returns in a row a method runs on its caller's frame (no AsyncLocalStorage.run). */
+const PROVEN_SYNC = 2;
+const NEVER_SYNC = Number.NEGATIVE_INFINITY;
 
 const states = new WeakMap<object, TracedMethodState>();
 
@@ -67,6 +73,7 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
     root: settings.root,
     lastOwner: undefined,
     lastName: methodName,
+    plainReturns: (original as { constructor?: { name?: string } }).constructor?.name === 'AsyncFunction' ? NEVER_SYNC : 0,
   };
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     const frame = traceStorage.getStore();
@@ -81,11 +88,61 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
     }
     if (!state.span) return original.apply(this, args);
     const span = context.openSpan(spanName(state, this), frame.span);
-    return span < 0 ? original.apply(this, args) : callInSpan(context, span, original, this, args);
+    if (span < 0) return original.apply(this, args);
+    return state.plainReturns >= PROVEN_SYNC ? callOnFrame(state, frame, span, this, args) : callInNewFrame(state, context, span, this, args);
   };
   copyMethodMetadata(original, wrapper);
   states.set(wrapper, state);
   return wrapper;
+}
+
+/**
+ * The general path: the call runs in a frame of its own, so async work it starts (timers, awaits, promises) stays
+ * under its span. Learns whether the method returns plain values.
+ */
+function callInNewFrame(state: TracedMethodState, context: TraceContext, span: number, self: unknown, args: unknown[]): unknown {
+  let result: unknown;
+  try {
+    result = traceStorage.run(new TraceFrame(context, span), Reflect.apply, state.original, self, args);
+  } catch (error) {
+    context.endSpan(span, true, error);
+    throw error;
+  }
+  if (isDeferred(result)) {
+    state.plainReturns = NEVER_SYNC;
+    return settle(context, span, result);
+  }
+  state.plainReturns++;
+  context.endSpan(span, false);
+  return result;
+}
+
+/**
+ * The path of a method that has proven synchronous (not `async`, plain values returned twice in a row): it runs on
+ * the caller's frame with `span` swapped in and out, which saves an `AsyncLocalStorage.run` and a frame per call
+ * (about half the cost of a sync span on Node 20). Nested sync calls still nest exactly. The price: async work such a
+ * method starts and leaves running (a timer, an un-awaited promise) is attributed to its caller; and if it one day
+ * returns a Promise, that call's later children land under the caller, and the method goes back to the general path.
+ */
+function callOnFrame(state: TracedMethodState, frame: TraceFrame, span: number, self: unknown, args: unknown[]): unknown {
+  const context = frame.context;
+  const previous = frame.span;
+  frame.span = span;
+  let result: unknown;
+  try {
+    result = state.original.apply(self, args);
+  } catch (error) {
+    frame.span = previous;
+    context.endSpan(span, true, error);
+    throw error;
+  }
+  frame.span = previous;
+  if (isDeferred(result)) {
+    state.plainReturns = NEVER_SYNC;
+    return settle(context, span, result);
+  }
+  context.endSpan(span, false);
+  return result;
 }
 
 function openRoot(root: RootSpec, wrapper: Method, original: Method, self: unknown, args: unknown[]): unknown {

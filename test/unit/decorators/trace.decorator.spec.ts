@@ -366,3 +366,66 @@ describe('context', () => {
     expect(seen).toEqual([7]);
   });
 });
+
+describe('methods that proved synchronous (run on the caller frame)', () => {
+  @Trace()
+  class Sync {
+    outer(n: number): number {
+      return this.inner(n) + this.inner(n);
+    }
+    inner(n: number): number {
+      return n + 1;
+    }
+    maybeAsync(asyncNow: boolean): number | Promise<number> {
+      if (!asyncNow) return 1;
+      return new Promise((resolve) => setTimeout(() => resolve(this.inner(2)), 5));
+    }
+    throws(error: Error): number {
+      throw error;
+    }
+  }
+
+  it('keep exact nesting after they were learned', () => {
+    const sync = new Sync();
+    TraceContext.run('root', () => {
+      for (let i = 0; i < 4; i++) expect(sync.outer(1)).toBe(4);
+    });
+    const names = spanNames();
+    expect(names).toHaveLength(1 + 4 * 3);
+    expect(names.slice(-3)).toEqual(['  Sync.outer', '    Sync.inner', '    Sync.inner']);
+  });
+
+  it('rethrow the same error and restore the caller frame', () => {
+    const sync = new Sync();
+    const error = new Error('sync boom');
+    TraceContext.run('root', () => {
+      for (let i = 0; i < 3; i++) expect(() => sync.throws(error)).toThrow(error);
+      sync.inner(1);
+    });
+    const record = sink.last();
+    expect(record.spans.map((s) => [s.name, s.depth])).toEqual([
+      ['root', 0],
+      ['Sync.throws', 1],
+      ['Sync.throws', 1],
+      ['Sync.throws', 1],
+      ['Sync.inner', 1],
+    ]);
+    expect(record.spans[3]?.error).toBe('sync boom');
+  });
+
+  it('go back to a frame per call once they return a Promise, still timing it', async () => {
+    const sync = new Sync();
+    await TraceContext.run('root', async () => {
+      sync.maybeAsync(false);
+      sync.maybeAsync(false);
+      expect(await sync.maybeAsync(true)).toBe(3);
+      expect(await sync.maybeAsync(true)).toBe(3);
+    });
+    const spans = sink.last().spans;
+    const timed = spans.filter((s) => s.name === 'Sync.maybeAsync');
+    expect(timed).toHaveLength(4);
+    expect(timed[2]!.durationMs).toBeGreaterThanOrEqual(4);
+    // After the switch back, the child started by the async call nests under it again.
+    expect(spans.map((s) => `${s.depth}:${s.name}`).slice(-2)).toEqual(['1:Sync.maybeAsync', '2:Sync.inner']);
+  });
+});
