@@ -23,14 +23,32 @@ export function callInSpan(context: TraceContext, span: number, fn: AnyFunction,
 /** True for the results whose span outlives the call: native Promises and Observables. */
 export function isDeferred(result: unknown): boolean {
   if (result === null || (typeof result !== 'object' && typeof result !== 'function')) return false;
-  return result instanceof Promise || isObservable(result);
+  return isNativePromise(result) || isObservableSafe(result);
+}
+
+// `instanceof` and rxjs's `isObservable` run a Proxy's `getPrototypeOf` / `get` traps: a returned Proxy whose traps
+// throw must come back to the caller as a plain value, not as the trap's error.
+function isNativePromise(result: unknown): result is Promise<unknown> {
+  try {
+    return result instanceof Promise;
+  } catch {
+    return false;
+  }
+}
+
+function isObservableSafe(result: unknown): result is Observable<unknown> {
+  try {
+    return isObservable(result);
+  } catch {
+    return false;
+  }
 }
 
 /** Ends `span` when `result` settles; returns what the caller gets (the same value or a timed equivalent). */
 export function settle(context: TraceContext, span: number, result: unknown): unknown {
   // Native promises only: calling `then` on a foreign thenable could start lazy work (query builders)
   // that the caller never asked for, so those are timed to the return like a plain value.
-  if (result instanceof Promise) {
+  if (isNativePromise(result)) {
     return result.then(
       (value: unknown) => {
         context.endSpan(span, false);
@@ -42,7 +60,7 @@ export function settle(context: TraceContext, span: number, result: unknown): un
       },
     );
   }
-  if (isObservable(result)) return observeInSpan(context, span, result);
+  if (isObservableSafe(result)) return observeInSpan(context, span, result);
   context.endSpan(span, false);
   return result;
 }
