@@ -1,6 +1,8 @@
 import type { DbSpanInfo } from '../context/span-extra.js';
 import type { TraceContext } from '../context/trace-context.js';
 import { traceStorage } from '../context/trace-storage.js';
+import { installOnce, NOTHING_TO_UNDO } from './install-once.util.js';
+import type { Uninstall } from './install-once.util.js';
 import { hasMethod, wrapMethod } from './wrap-method.util.js';
 
 /** Span name of a Redis command; the report names it from its `DbSpanInfo` (`redis GET room:42`). */
@@ -37,13 +39,7 @@ interface PipelineLike {
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
-interface Installation {
-  refs: number;
-  uninstall(): void;
-}
-
-const installations = new WeakMap<object, Installation>();
-const NOTHING_TO_UNDO = (): void => undefined;
+const installations = new WeakMap<object, unknown>();
 
 /**
  * Records every command an ioredis client (`Redis` or `Cluster`, v5 / v6) sends inside a trace as a child span of the
@@ -60,25 +56,10 @@ const NOTHING_TO_UNDO = (): void => undefined;
  */
 export function instrumentRedis(client: object, options: RedisInstrumentOptions): () => void {
   if (!hasMethod(client, 'sendCommand')) return NOTHING_TO_UNDO;
-  let installation = installations.get(client);
-  if (installation) {
-    installation.refs++;
-  } else {
-    installation = install(client, options);
-    installations.set(client, installation);
-  }
-  const current = installation;
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    if (--current.refs > 0) return;
-    installations.delete(client);
-    current.uninstall();
-  };
+  return installOnce(installations, client, () => install(client, options));
 }
 
-function install(client: object, options: RedisInstrumentOptions): Installation {
+function install(client: object, options: RedisInstrumentOptions): Uninstall {
   const state = { active: true };
   const keys = options.keys;
   const restores = [
@@ -123,12 +104,9 @@ function install(client: object, options: RedisInstrumentOptions): Installation 
       ),
     );
   }
-  return {
-    refs: 1,
-    uninstall: () => {
-      state.active = false;
-      for (const restore of restores) restore();
-    },
+  return () => {
+    state.active = false;
+    for (const restore of restores) restore();
   };
 }
 

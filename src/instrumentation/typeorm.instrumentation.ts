@@ -1,6 +1,8 @@
 import type { DbSpanInfo } from '../context/span-extra.js';
 import type { TraceContext } from '../context/trace-context.js';
 import { TraceFrame, traceStorage } from '../context/trace-storage.js';
+import { installOnce, NOTHING_TO_UNDO } from './install-once.util.js';
+import type { Uninstall } from './install-once.util.js';
 import { hasMethod, wrapMethod } from './wrap-method.util.js';
 
 /** Span name of a SQL statement; the report names it from its `DbSpanInfo` (`mysql SELECT`). */
@@ -31,13 +33,7 @@ interface QueryRunnerLike {
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 type RunnerMethod = 'query' | 'stream' | 'startTransaction' | 'commitTransaction' | 'rollbackTransaction';
 
-interface Installation {
-  refs: number;
-  uninstall(): void;
-}
-
-const installations = new WeakMap<object, Installation>();
-const NOTHING_TO_UNDO = (): void => undefined;
+const installations = new WeakMap<object, unknown>();
 
 /**
  * Records every SQL statement a TypeORM DataSource on mysql2 (`type: 'mysql' | 'mariadb'`) runs inside a trace as a
@@ -56,25 +52,10 @@ export function instrumentDataSource(dataSource: object): () => void {
   if (typeof options?.type !== 'string' || !MYSQL_TYPES.includes(options.type) || !hasMethod(driver, 'createQueryRunner')) {
     return NOTHING_TO_UNDO;
   }
-  let installation = installations.get(dataSource);
-  if (installation) {
-    installation.refs++;
-  } else {
-    installation = install(driver, manager);
-    installations.set(dataSource, installation);
-  }
-  const current = installation;
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    if (--current.refs > 0) return;
-    installations.delete(dataSource);
-    current.uninstall();
-  };
+  return installOnce(installations, dataSource, () => install(driver, manager));
 }
 
-function install(driver: object, manager: unknown): Installation {
+function install(driver: object, manager: unknown): Uninstall {
   const state = { active: true };
   const runnerWrappers = createRunnerWrappers(state);
   const restores = [
@@ -90,13 +71,10 @@ function install(driver: object, manager: unknown): Installation {
   if (hasMethod(manager, 'transaction')) {
     restores.push(wrapMethod<AnyMethod>(manager, 'transaction', (original) => transactionWrapper(original, state)));
   }
-  return {
-    refs: 1,
-    uninstall: () => {
-      // Runners created meanwhile keep their wrappers, which now pass straight through.
-      state.active = false;
-      for (const restore of restores) restore();
-    },
+  return () => {
+    // Runners created meanwhile keep their wrappers, which now pass straight through.
+    state.active = false;
+    for (const restore of restores) restore();
   };
 }
 

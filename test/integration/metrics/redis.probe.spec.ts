@@ -5,7 +5,7 @@ import { SystemMetricsService } from '../../../src/metrics/system-metrics.servic
 import type { RedisMetrics } from '../../../src/trace.types.js';
 import { REDIS_URL, RUN_ID } from './helpers/env.js';
 import { createMetricsApp, NESTJS_IOREDIS_TOKEN } from './helpers/metrics-app.js';
-import { freePort } from './helpers/ports.js';
+import { freePort } from '../../support/free-port.js';
 import { OwnRedisServer } from './helpers/redis-server.js';
 import { failed, freshSnapshot, ok, sleep } from './helpers/snapshots.js';
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { freePort } from './ports.js';
+import { freePort } from '../../../support/free-port.js';
 
 /** A private `redis-server` (no persistence) on a free port, for faults the shared server must never see. */
 export class OwnRedisServer {
