@@ -1,6 +1,8 @@
 import type { DbSpanInfo } from '../context/span-extra.js';
 import type { TraceContext } from '../context/trace-context.js';
-import { TraceFrame, traceStorage } from '../context/trace-storage.js';
+import { callInSpan } from '../context/span-call.js';
+import type { TraceFrame} from '../context/trace-storage.js';
+import { traceStorage } from '../context/trace-storage.js';
 import { installOnce, NOTHING_TO_UNDO } from './install-once.util.js';
 import type { Uninstall } from './install-once.util.js';
 import { hasMethod, wrapMethod } from './wrap-method.util.js';
@@ -221,24 +223,7 @@ function transactionWrapper(original: AnyMethod, state: { active: boolean }): An
     if (frame === undefined || !state.active) return original.apply(this, args);
     const context = frame.context;
     const span = context.openSpan(TRANSACTION_SPAN, frame.span);
-    if (span < 0) return original.apply(this, args);
-    let result: unknown;
-    try {
-      result = traceStorage.run(new TraceFrame(context, span), () => original.apply(this, args));
-    } catch (error) {
-      context.endSpan(span, true, error);
-      throw error;
-    }
-    return Promise.resolve(result).then(
-      (value: unknown) => {
-        context.endSpan(span, false);
-        return value;
-      },
-      (error: unknown) => {
-        context.endSpan(span, true, error);
-        throw error;
-      },
-    );
+    return span < 0 ? original.apply(this, args) : callInSpan(context, span, original, this, args);
   };
 }
 
