@@ -1,7 +1,7 @@
 import type { DbSpanInfo } from '../context/span-extra.js';
 import type { TraceContext } from '../context/trace-context.js';
 import { callInSpan } from '../context/span-call.js';
-import type { TraceFrame} from '../context/trace-storage.js';
+import type { TraceFrame } from '../context/trace-storage.js';
 import { traceStorage } from '../context/trace-storage.js';
 import { installOnce, NOTHING_TO_UNDO } from './install-once.util.js';
 import type { Uninstall } from './install-once.util.js';
