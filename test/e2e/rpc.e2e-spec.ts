@@ -19,6 +19,10 @@ class MathController {
     await this.rooms.slow(120);
     return { sum: numbers.reduce((a, b) => a + b, 0), traceId: TraceContext.current()?.traceId };
   }
+  @MessagePattern('whoami')
+  whoami(@Payload() _data: { traceparent?: string }): { traceId: string | undefined } {
+    return { traceId: TraceContext.current()?.traceId };
+  }
   @MessagePattern('explode')
   async explode(): Promise<never> {
     await sleep(1);
@@ -67,5 +71,14 @@ describe('RPC over TCP', () => {
     const [record] = await capture.waitFor((r) => r.transport === 'rpc' && r.outcome === 'error');
     expect(record).toMatchObject({ handler: 'MathController.explode', route: 'explode' });
     expect(record!.error).toMatchObject({ name: 'RpcException', message: 'kaboom' });
+  });
+
+  it('continues a traceparent field of the message payload; ignores a malformed one', async () => {
+    const traceId = '5bf92f3577b34da6a3ce929d0e0e4737';
+    const continued = await firstValueFrom(client.send<{ traceId: string }>('whoami', { traceparent: `00-${traceId}-00f067aa0ba902b7-01` }));
+    expect(continued.traceId).toBe(traceId);
+    const fresh = await firstValueFrom(client.send<{ traceId: string }>('whoami', { traceparent: 'not-a-traceparent' }));
+    expect(fresh.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(fresh.traceId).not.toBe(traceId);
   });
 });

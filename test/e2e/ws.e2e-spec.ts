@@ -87,6 +87,18 @@ describe('Socket.IO gateway', () => {
     expect(ack.traceId).toBe(traceId);
   });
 
+  it('continues a traceparent handshake header; a malformed one starts a new trace', async () => {
+    const traceId = '1af7651916cd43dd8448eb211c80319d';
+    const client = await connect(url, 'polling', { extraHeaders: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
+    clients.push(client);
+    expect((await client.timeout(5000).emitWithAck('ping', 1)).traceId).toBe(traceId);
+    const other = await connect(url, 'websocket', { auth: { traceparent: `00-${traceId}-b7ad6b7169203331-01\r\nx`.padEnd(10_000, 'x') } });
+    clients.push(other);
+    const fresh = await other.timeout(5000).emitWithAck('ping', 2);
+    expect(fresh.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(fresh.traceId).not.toBe(traceId);
+  });
+
   it('20 clients (websocket and polling) with interleaved events each see only their own traces', async () => {
     const many = await Promise.all(Array.from({ length: 20 }, (_, i) => connect(url, i % 2 ? 'polling' : 'websocket')));
     clients.push(...many);
