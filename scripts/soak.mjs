@@ -3,6 +3,7 @@
 // HTTP + Socket.IO load with ~5 % slow and ~1 % failing calls, and prints what was served, unexpected errors (must
 // be 0), heap after GC at start and end, and the reports written against the ones expected.
 // SQLite in memory and the in-process room store by default; MYSQL_URL / REDIS_URL switch to real servers.
+/* global setInterval, clearInterval, fetch, AbortSignal */
 import { parseArgs } from 'node:util';
 import { io } from 'socket.io-client';
 import { configFromEnv } from '../examples/game-server/dist/examples/game-server/src/config.js';
