@@ -35,7 +35,8 @@ interface App {
 function start(variant: HttpVariant): Promise<App> {
   const path = fileURLToPath(new URL('./app.js', import.meta.url));
   // Each variant in its own process (own heap, own JIT, own async hooks); its stdout (the slow reports) is discarded.
-  const child = fork(path, [variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // BENCH_APP_NODE: another Node binary for the apps (the Node 24 comparison); autocannon stays on this one.
+  const child = fork(path, [variant], { execPath: process.env.BENCH_APP_NODE ?? process.execPath, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ variant, child, url: `http://127.0.0.1:${(message as { port: number }).port}` }));
     child.once('exit', (code) => reject(new Error(`app ${variant} exited early (${String(code)})`)));

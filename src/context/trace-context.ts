@@ -30,13 +30,13 @@ export interface TraceOrigin {
 }
 
 const STRIDE = 4; // start, end, parent, depth
-const INITIAL_SPANS = 8;
 const MAX_LOGS_PER_SPAN = 20;
 const MAX_LOG_LENGTH = 500;
 
 /**
  * One trace: the handler (span 0) and every traced call under it, recorded as numbers in a flat,
- * growing Float64Array. Names are references to strings that already exist; trees, text and JSON
+ * growing array of doubles (a plain array: on Node 20 a small Float64Array costs ~0.7 µs to allocate, a plain one
+ * ~30 ns). Names are references to strings that already exist; trees, text and JSON
  * are built only when the trace is reported.
  */
 export class TraceContext {
@@ -64,7 +64,7 @@ export class TraceContext {
   /** @internal */ readonly sink: TraceSink | undefined;
   /** @internal performance.now() when the trace opened. */ readonly startTime: number;
   /** @internal Date.now() when the trace opened. */ readonly startEpochMs: number;
-  /** @internal */ data: Float64Array;
+  /** @internal Four numbers per span: start, end (NaN while running), parent, depth. */ readonly data: number[];
   /** @internal */ readonly names: string[] = [];
   /** @internal */ count = 0;
   /** @internal */ droppedSpans = 0;
@@ -84,13 +84,9 @@ export class TraceContext {
     this.sink = sink;
     this.maxSpans = sink?.maxSpans ?? 1000;
     this.id = origin.parentTraceId;
-    this.data = new Float64Array(Math.min(INITIAL_SPANS, this.maxSpans) * STRIDE);
     this.startEpochMs = Date.now();
     this.startTime = performance.now();
-    this.data[0] = this.startTime;
-    this.data[1] = Number.NaN;
-    this.data[2] = -1;
-    this.data[3] = 0;
+    this.data = [this.startTime, Number.NaN, -1, 0];
     this.names.push(rootName ?? origin.handlerName);
     this.count = 1;
     sink?.opened(this);
@@ -130,17 +126,8 @@ export class TraceContext {
       this.droppedSpans++;
       return -1;
     }
-    let data = this.data;
-    const at = index * STRIDE;
-    if (at >= data.length) {
-      const grown = new Float64Array(Math.min(data.length * 2, this.maxSpans * STRIDE));
-      grown.set(data);
-      this.data = data = grown;
-    }
-    data[at] = performance.now();
-    data[at + 1] = Number.NaN;
-    data[at + 2] = parent;
-    data[at + 3] = (data[parent * STRIDE + 3] ?? 0) + 1;
+    const data = this.data;
+    data.push(performance.now(), Number.NaN, parent, (data[parent * STRIDE + 3] ?? 0) + 1);
     this.names.push(name);
     this.count = index + 1;
     return index;
