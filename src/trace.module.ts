@@ -1,5 +1,5 @@
 import { Global, Inject, Module } from '@nestjs/common';
-import type { DynamicModule, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { DynamicModule, MiddlewareConsumer, NestModule, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
 import { defaultSink } from './context/trace-context.js';
 import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
@@ -7,6 +7,7 @@ import { AppConnections } from './connections/app-connections.service.js';
 import { QueryInstrumentationService } from './instrumentation/query-instrumentation.service.js';
 import { bindHandlers } from './interceptor/handler-binding.js';
 import { TraceInterceptor } from './interceptor/trace.interceptor.js';
+import { TraceMiddleware } from './interceptor/trace.middleware.js';
 import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
 import { OtelBridge } from './otel/otel-bridge.js';
@@ -44,7 +45,7 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
   ],
   exports: [TRACE_OPTIONS, TraceInterceptor, SystemMetricsService, TraceReporter],
 })
-export class TraceModule extends ConfigurableTraceModule implements OnModuleInit, OnModuleDestroy {
+export class TraceModule extends ConfigurableTraceModule implements NestModule, OnModuleInit, OnModuleDestroy {
   constructor(@Inject(TraceReporter) private readonly reporter: TraceReporter) {
     super();
   }
@@ -57,6 +58,11 @@ export class TraceModule extends ConfigurableTraceModule implements OnModuleInit
   /** Registers the module with options from a factory (e.g. `ConfigService`). */
   static override forRootAsync(options: typeof TRACE_ASYNC_OPTIONS_TYPE): DynamicModule {
     return super.forRootAsync(options);
+  }
+
+  /** HTTP requests get their trace before Nest's router: guards and exception filters run inside it. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(TraceMiddleware).forRoutes('*');
   }
 
   onModuleInit(): void {

@@ -10,6 +10,8 @@ export interface TraceSink {
   readonly maxSpans: number;
   opened(context: TraceContext): void;
   finished(context: TraceContext): void;
+  /** A trace closed without a report (see `TraceContext#discard`). */
+  discarded?(context: TraceContext): void;
 }
 
 /** Where a trace was opened, kept as raw parts and joined into strings only when reported. */
@@ -60,7 +62,7 @@ export class TraceContext {
     return context.call(0, fn, undefined, []) as T;
   }
 
-  /** @internal */ readonly origin: TraceOrigin;
+  /** @internal Replaced once when the HTTP middleware's trace learns its handler (see TraceInterceptor). */ origin: TraceOrigin;
   /** @internal */ readonly sink: TraceSink | undefined;
   /** @internal performance.now() when the trace opened. */ readonly startTime: number;
   /** @internal Date.now() when the trace opened. */ readonly startEpochMs: number;
@@ -73,6 +75,7 @@ export class TraceContext {
   rootFunction: unknown;
   /** @internal */ rootClaimed = false;
   /** @internal Set once the root span ended; later spans are not recorded. */ closed = false;
+  /** @internal Opened by the HTTP middleware; the interceptor has not named its handler yet. */ awaitingHandler = false;
   /** @internal Set when a `hung` report was written. */ hungReported = false;
   /** @internal The OpenTelemetry root span, when the bridge is on. */ otelSpan: unknown;
   private readonly maxSpans: number;
@@ -148,6 +151,22 @@ export class TraceContext {
       this.closed = true;
       this.sink?.finished(this);
     }
+  }
+
+  /** @internal The HTTP middleware's trace learns its handler: new origin and root span name. */
+  adoptHandler(origin: TraceOrigin, rootName: string, rootFunction: unknown): void {
+    this.origin = origin;
+    this.names[0] = rootName;
+    this.rootFunction = rootFunction;
+    this.awaitingHandler = false;
+  }
+
+  /** @internal Closes a trace without reporting it (a request no handler took: a 404, a CORS preflight). */
+  discard(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.data[1] = performance.now();
+    this.sink?.discarded?.(this);
   }
 
   /** @internal Restarts a span's clock (an Observable's span is timed from its first subscription). */

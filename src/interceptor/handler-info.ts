@@ -6,7 +6,7 @@ import { parseTraceparent } from '../utils/traceparent.util.js';
 const MESSAGE_METADATA = 'message';
 const PATTERN_METADATA = 'microservices:pattern';
 
-interface HttpRequestLike {
+export interface HttpRequestLike {
   method?: string;
   headers?: Record<string, unknown>;
   route?: { path?: unknown };
@@ -64,6 +64,11 @@ function withParent(origin: TraceOrigin, traceparent: unknown): TraceOrigin {
     origin.parentSpanId = parent.spanId;
   }
   return origin;
+}
+
+/** Origin of an HTTP request before its handler is known (the middleware's trace). */
+export function pendingHttpOrigin(request: HttpRequestLike): TraceOrigin {
+  return withParent({ transport: 'http', handlerName: '', method: request.method }, request.headers?.traceparent);
 }
 
 /** Finds the Socket.IO socket among a gateway handler's arguments. */

@@ -14,6 +14,7 @@ export interface OtelSpanContext {
 export interface OtelSpan {
   spanContext(): OtelSpanContext;
   setAttribute(key: string, value: string | number | boolean): unknown;
+  updateName(name: string): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
   recordException(exception: { name?: string; message?: string; stack?: string }, time?: number): void;
   isRecording(): boolean;

@@ -122,6 +122,11 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
         const end = context.spanEnd(index);
         span.end(Number.isNaN(end) ? rootEnd : end);
       }
+      // A trace opened by the HTTP middleware learned its handler and route after the root span started.
+      if (context.origin.transport === 'http') {
+        root.updateName(routeName(context));
+        for (const [key, value] of Object.entries(rootAttributes(context))) root.setAttribute(key, value);
+      }
       const rootExtra = context.extras?.get(0);
       this.markError(root, rootExtra?.errored === true, rootExtra?.error, rootEnd);
       root.end(rootEnd);

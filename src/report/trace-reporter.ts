@@ -65,6 +65,10 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
     }
   }
 
+  discarded(context: TraceContext): void {
+    this.running.delete(context);
+  }
+
   finished(context: TraceContext): void {
     this.running.delete(context);
     const outcome = this.outcomeOf(context);

@@ -87,9 +87,20 @@ describe.each(platforms)('HTTP over %s', (platform) => {
     expect(forbidden!.error).toMatchObject({ name: 'ForbiddenException', message: 'not yours' });
   });
 
-  it('keeps guard metadata: a roles guard still rejects', async () => {
+  it('keeps guard metadata: a roles guard still rejects, and the rejection is reported', async () => {
     await request(app.getHttpServer()).get('/rooms/1/admin').expect(403);
+    const [rejected] = await capture.waitFor((r) => r.outcome === 'error' && r.error?.name === 'RejectedBeforeHandler');
+    expect(rejected!.error!.message).toMatch(/^403 Forbidden: rejected before the handler ran/);
+    expect(rejected!.transport).toBe('http');
+    if (platform === 'express') expect(rejected).toMatchObject({ route: 'GET /rooms/:id/admin', handler: 'GET /rooms/:id/admin' });
     await request(app.getHttpServer()).get('/rooms/1/admin').set('x-role', 'admin').expect(200, { ok: true });
+  });
+
+  it('reports nothing for a request no handler took (404)', async () => {
+    await request(app.getHttpServer()).get('/no/such/route').expect(404);
+    await request(app.getHttpServer()).get('/rooms/1/slow?ms=110').expect(200);
+    await capture.waitFor((r) => r.outcome === 'slow');
+    expect(capture.reports.filter((r) => r.outcome === 'error')).toHaveLength(0);
   });
 
   it('times an Observable handler to completion', async () => {
