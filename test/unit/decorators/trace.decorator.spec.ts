@@ -416,8 +416,8 @@ describe('methods that proved synchronous (run on the caller frame)', () => {
   it('go back to a frame per call once they return a Promise, still timing it', async () => {
     const sync = new Sync();
     await TraceContext.run('root', async () => {
-      sync.maybeAsync(false);
-      sync.maybeAsync(false);
+      void sync.maybeAsync(false);
+      void sync.maybeAsync(false);
       expect(await sync.maybeAsync(true)).toBe(3);
       expect(await sync.maybeAsync(true)).toBe(3);
     });
