@@ -68,8 +68,9 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
       });
     }
     const kind = origin.transport === 'manual' ? api.SpanKind.INTERNAL : api.SpanKind.SERVER;
-    const name = origin.transport === 'http' ? routeName(context) : (context.names[0] ?? origin.handlerName);
-    const root = tracer.startSpan(name, { kind, startTime: context.startTime, attributes: rootAttributes(context) }, parent);
+    // Name and attributes are set when the span is exported: an HTTP trace learns its route only later, and with no
+    // provider registered (the API installed as someone's dependency) this stays a near-free no-op span per request.
+    const root = tracer.startSpan(context.names[0] || 'HTTP request', { kind, startTime: context.startTime }, parent);
     const traceId = root.spanContext().traceId;
     if (traceId !== INVALID_TRACE_ID) context.adoptTraceId(traceId);
     if (root.isRecording()) context.otelSpan = root;
@@ -122,11 +123,8 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
         const end = context.spanEnd(index);
         span.end(Number.isNaN(end) ? rootEnd : end);
       }
-      // A trace opened by the HTTP middleware learned its handler and route after the root span started.
-      if (context.origin.transport === 'http') {
-        root.updateName(routeName(context));
-        for (const [key, value] of Object.entries(rootAttributes(context))) root.setAttribute(key, value);
-      }
+      root.updateName(context.origin.transport === 'http' ? routeName(context) : (context.names[0] ?? context.origin.handlerName));
+      for (const [key, value] of Object.entries(rootAttributes(context))) root.setAttribute(key, value);
       const rootExtra = context.extras?.get(0);
       this.markError(root, rootExtra?.errored === true, rootExtra?.error, rootEnd);
       root.end(rootEnd);
