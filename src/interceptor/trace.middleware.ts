@@ -9,7 +9,7 @@ import type { HttpRequestLike } from './handler-info.js';
 
 interface HttpResponseLike {
   statusCode?: number;
-  once(event: 'finish' | 'close', listener: () => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
 }
 
 /** What a request rejected before its handler (by a guard, or a middleware after this one) is reported with. */
@@ -38,9 +38,8 @@ export class TraceMiddleware implements NestMiddleware {
       return next();
     }
     context.awaitingHandler = true;
-    const end = (): void => endWithoutHandler(context, request, response.statusCode ?? 0);
-    response.once('finish', end);
-    response.once('close', end);
+    // 'close' follows 'finish' on every response since Node 16, and also comes when the client goes away first.
+    response.once('close', () => endWithoutHandler(context, request, response.statusCode ?? 0));
     traceStorage.run(new TraceFrame(context, 0), next);
   }
 }
