@@ -80,6 +80,18 @@ function install(driver: object, manager: unknown): Uninstall {
   };
 }
 
+/** Opens the span of one statement sent by `runner` inside a trace; `undefined` outside a trace or past maxSpans. */
+function openStatement(runner: unknown, sql: unknown): { context: TraceContext; span: number; info: DbSpanInfo } | undefined {
+  const frame = traceStorage.getStore();
+  if (frame === undefined) return undefined;
+  const context = frame.context;
+  const span = context.openSpan(STATEMENT_SPAN, statementParent(runner as QueryRunnerLike, frame));
+  if (span < 0) return undefined;
+  const info: DbSpanInfo = { system: 'mysql', statement: typeof sql === 'string' ? sql : undefined };
+  context.setDb(span, info);
+  return { context, span, info };
+}
+
 /**
  * Query runners are created per operation, so their wrappers are made once per installation and shared: each calls
  * the method of the runner's prototype (where TypeORM defines it) with the runner as `this`.
@@ -88,14 +100,9 @@ function createRunnerWrappers(state: { active: boolean }): Record<RunnerMethod, 
   return {
     query: function query(this: unknown, ...args: unknown[]): unknown {
       const original = prototypeMethod(this, 'query');
-      const frame = traceStorage.getStore();
-      if (frame === undefined || !state.active) return original.apply(this, args);
-      const context = frame.context;
-      const span = context.openSpan(STATEMENT_SPAN, statementParent(this as QueryRunnerLike, frame));
-      if (span < 0) return original.apply(this, args);
-      const sql = args[0];
-      const info: DbSpanInfo = { system: 'mysql', statement: typeof sql === 'string' ? sql : undefined };
-      context.setDb(span, info);
+      const statement = state.active ? openStatement(this, args[0]) : undefined;
+      if (statement === undefined) return original.apply(this, args);
+      const { context, span, info } = statement;
       let result: unknown;
       try {
         result = original.apply(this, args);
@@ -120,14 +127,9 @@ function createRunnerWrappers(state: { active: boolean }): Record<RunnerMethod, 
     // `stream(sql, parameters, onEnd, onError)`: the span lasts until mysql2 ends or fails the query.
     stream: function stream(this: unknown, ...args: unknown[]): unknown {
       const original = prototypeMethod(this, 'stream');
-      const frame = traceStorage.getStore();
-      if (frame === undefined || !state.active) return original.apply(this, args);
-      const context = frame.context;
-      const span = context.openSpan(STATEMENT_SPAN, statementParent(this as QueryRunnerLike, frame));
-      if (span < 0) return original.apply(this, args);
-      const sql = args[0];
-      const info: DbSpanInfo = { system: 'mysql', statement: typeof sql === 'string' ? sql : undefined };
-      context.setDb(span, info);
+      const statement = state.active ? openStatement(this, args[0]) : undefined;
+      if (statement === undefined) return original.apply(this, args);
+      const { context, span, info } = statement;
       const onEnd = args[2];
       const onError = args[3];
       // TypeORM attaches these to the mysql2 Query (an emitter that already has an `error` listener forwarding to the
