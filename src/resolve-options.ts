@@ -15,6 +15,7 @@ export interface ResolvedTraceOptions {
   logger: LoggerService;
   hungThresholdMs: number;
   maxStackLength: number;
+  ignoreErrors: ((error: unknown) => boolean) | undefined;
   instrument: {
     typeorm: boolean;
     ioredis: boolean;
@@ -107,6 +108,12 @@ export function resolveSocketIoAdminOptions(value: unknown, nodeEnv = process.en
   };
 }
 
+function ignoreErrors(value: unknown): ((error: unknown) => boolean) | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new Error(MESSAGES.invalidOption('ignoreErrors', 'a function (error) => boolean', value));
+  return value as (error: unknown) => boolean;
+}
+
 /** Validates user options and fills defaults; throws at bootstrap with a message naming the option. */
 export function resolveOptions(options: TraceModuleOptions | undefined): ResolvedTraceOptions {
   const raw = object('options', options ?? {}) ?? {};
@@ -139,6 +146,7 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
     logger: (logger as LoggerService | undefined) ?? new Logger('Trace'),
     hungThresholdMs: number('hungThresholdMs', raw.hungThresholdMs, slowThresholdMs * 5, 0),
     maxStackLength: number('maxStackLength', raw.maxStackLength, DEFAULTS.maxStackLength, 0, 1_000_000, true),
+    ignoreErrors: ignoreErrors(raw.ignoreErrors),
     instrument: {
       typeorm: boolean('instrument.typeorm', instrument.typeorm, true),
       ioredis: boolean('instrument.ioredis', instrument.ioredis, true),

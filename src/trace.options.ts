@@ -95,6 +95,12 @@ export interface TraceModuleOptions {
   /** Longest error stack kept in a report, in characters. @default 4000 */
   maxStackLength?: number;
   /**
+   * Errors that are part of normal operation: a handler that throws one is reported by its duration (`slow` / `ok`),
+   * not as `error`. E.g. `(e) => e instanceof HttpException && e.getStatus() < 500`. Must not throw.
+   * @default every thrown value is an error
+   */
+  ignoreErrors?: (error: unknown) => boolean;
+  /**
    * Serve `@socket.io/admin-ui` on the Socket.IO server of the app's gateways (found through their
    * `@WebSocketServer()` property, a `Server` or a `Namespace`); off unless given.
    */

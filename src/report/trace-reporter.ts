@@ -89,8 +89,20 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
   }
 
   private outcomeOf(context: TraceContext): FinishedOutcome {
-    if (context.extras?.get(0)?.errored) return 'error';
+    const root = context.extras?.get(0);
+    if (root?.errored && !this.isIgnored(root.error)) return 'error';
     return context.spanEnd(0) - context.startTime >= this.options.slowThresholdMs ? 'slow' : 'ok';
+  }
+
+  private isIgnored(error: unknown): boolean {
+    const ignore = this.options.ignoreErrors;
+    if (ignore === undefined) return false;
+    try {
+      return ignore(error) === true;
+    } catch (failure) {
+      this.failed('ignoreErrors', failure);
+      return false;
+    }
   }
 
   private sweep(): void {

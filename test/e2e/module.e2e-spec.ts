@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import { Controller, Get, HttpException, Injectable, Module, NotFoundException, Query } from '@nestjs/common';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -38,6 +38,15 @@ class TickController {
   @Get('fast')
   fast(): { ok: true } {
     return { ok: true };
+  }
+  @Get('missing')
+  async missing(@Query('ms') ms?: string): Promise<never> {
+    await sleep(Number(ms ?? 0));
+    throw new NotFoundException('no such room');
+  }
+  @Get('broken')
+  broken(): never {
+    throw new Error('database on fire');
   }
 }
 
@@ -175,5 +184,28 @@ describe('TraceModule', () => {
     @Module({ imports: [TraceModule.forRoot(options as TraceModuleOptions)] })
     class BadModule {}
     await expect(Test.createTestingModule({ imports: [BadModule] }).compile().then((m) => m.createNestApplication({ logger: false }).init())).rejects.toThrow(message);
+  });
+
+  it('ignoreErrors: ignored errors are reported by duration, the others as errors; a throwing predicate counts as not ignored', async () => {
+    const ignoreErrors = (error: unknown): boolean => {
+      if (error instanceof Error && error.message === 'database on fire') throw new Error('predicate bug');
+      return error instanceof HttpException && error.getStatus() < 500;
+    };
+    const app = await createApp({ format: 'json', slowThresholdMs: 100, hungThresholdMs: 0, ignoreErrors });
+    try {
+      await request(app.getHttpServer()).get('/missing').expect(404);
+      await request(app.getHttpServer()).get('/missing?ms=120').expect(404);
+      await request(app.getHttpServer()).get('/broken').expect(500);
+      const [slow] = await capture.waitFor((r) => r.route === 'GET /missing');
+      const [broken] = await capture.waitFor((r) => r.route === 'GET /broken');
+      await sleep(100);
+      expect(capture.reports.filter((r) => r.route === 'GET /missing')).toHaveLength(1);
+      expect(slow).toMatchObject({ outcome: 'slow' });
+      expect(slow!.error).toBeUndefined();
+      expect(slow!.spans[0]!.error).toBe('no such room');
+      expect(broken).toMatchObject({ outcome: 'error', error: { message: 'database on fire' } });
+    } finally {
+      await app.close();
+    }
   });
 });

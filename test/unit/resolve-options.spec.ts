@@ -27,6 +27,7 @@ describe('resolveOptions', () => {
     [{ instrument: { statement: 'raw' } }, /"instrument.statement" must be one of 'normalized', 'none'/],
     [{ memoryMonitor: { heapLimitPercent: 150 } }, /"memoryMonitor.heapLimitPercent" must be a number ≥ 1 and ≤ 100/],
     [{ logger: {} }, /"logger" must be a Nest LoggerService/],
+    [{ ignoreErrors: true }, /"ignoreErrors" must be a function \(error\) => boolean/],
   ])('rejects %p with a message naming the option', (options, message) => {
     expect(() => resolveOptions(options as never)).toThrow(message);
   });
