@@ -1,13 +1,13 @@
-import { Global, Inject, Module } from '@nestjs/common';
+import { Global, Inject, Module, Optional } from '@nestjs/common';
 import type { DynamicModule, MiddlewareConsumer, NestModule, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
+import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { defaultSink } from './context/trace-context.js';
 import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
 import { AppConnections } from './connections/app-connections.service.js';
 import { QueryInstrumentationService } from './instrumentation/query-instrumentation.service.js';
 import { bindHandlers } from './interceptor/handler-binding.js';
 import { TraceInterceptor } from './interceptor/trace.interceptor.js';
-import { TraceMiddleware } from './interceptor/trace.middleware.js';
+import { noteFastifyRoutes, TraceMiddleware } from './interceptor/trace.middleware.js';
 import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
 import { OtelBridge } from './otel/otel-bridge.js';
@@ -35,18 +35,21 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
     TraceReporter,
     OtelBridge,
     PrometheusMetrics,
+    // Exported for apps that bind it themselves; not registered globally (see trace.middleware.ts).
     TraceInterceptor,
-    { provide: APP_INTERCEPTOR, useExisting: TraceInterceptor },
     {
       provide: TRACE_GATEWAY_BINDING,
-      useFactory: (modules: ModulesContainer, reporter: TraceReporter) => bindHandlers(modules, () => reporter),
-      inject: [ModulesContainer, TraceReporter],
+      useFactory: (modules: ModulesContainer, reporter: TraceReporter, interceptor: TraceInterceptor) => bindHandlers(modules, () => reporter, interceptor),
+      inject: [ModulesContainer, TraceReporter, TraceInterceptor],
     },
   ],
   exports: [TRACE_OPTIONS, TraceInterceptor, SystemMetricsService, TraceReporter],
 })
 export class TraceModule extends ConfigurableTraceModule implements NestModule, OnModuleInit, OnModuleDestroy {
-  constructor(@Inject(TraceReporter) private readonly reporter: TraceReporter) {
+  constructor(
+    @Inject(TraceReporter) private readonly reporter: TraceReporter,
+    @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
+  ) {
     super();
   }
 
@@ -63,6 +66,7 @@ export class TraceModule extends ConfigurableTraceModule implements NestModule, 
   /** HTTP requests get their trace before Nest's router: guards and exception filters run inside it. */
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(TraceMiddleware).forRoutes('*');
+    noteFastifyRoutes(this.adapterHost?.httpAdapter);
   }
 
   onModuleInit(): void {

@@ -28,7 +28,7 @@ export function isDeferred(result: unknown): boolean {
 
 // `instanceof` and rxjs's `isObservable` run a Proxy's `getPrototypeOf` / `get` traps: a returned Proxy whose traps
 // throw must come back to the caller as a plain value, not as the trap's error.
-function isNativePromise(result: unknown): result is Promise<unknown> {
+export function isNativePromise(result: unknown): result is Promise<unknown> {
   try {
     return result instanceof Promise;
   } catch {

@@ -75,7 +75,8 @@ export class TraceContext {
   rootFunction: unknown;
   /** @internal */ rootClaimed = false;
   /** @internal Set once the root span ended; later spans are not recorded. */ closed = false;
-  /** @internal Opened by the HTTP middleware; the interceptor has not named its handler yet. */ awaitingHandler = false;
+  /** @internal Opened by the HTTP middleware; no handler has claimed it yet. */ awaitingHandler = false;
+  /** @internal The HTTP request while the trace awaits its handler (the route is read from it then). */ request: unknown;
   /** @internal Set when a `hung` report was written. */ hungReported = false;
   /** @internal The OpenTelemetry root span, when the bridge is on. */ otelSpan: unknown;
   private readonly maxSpans: number;
@@ -159,6 +160,15 @@ export class TraceContext {
     this.names[0] = rootName;
     this.rootFunction = rootFunction;
     this.awaitingHandler = false;
+    this.request = undefined;
+  }
+
+  /** @internal Records an error on the root span without ending it (an HTTP trace ends with its response). */
+  markRootError(error: unknown): void {
+    const extra = this.extra(0);
+    if (extra.errored) return;
+    extra.errored = true;
+    extra.error = error;
   }
 
   /** @internal Closes a trace without reporting it (a request no handler took: a 404, a CORS preflight). */

@@ -1,6 +1,6 @@
 import { TraceContext } from '../context/trace-context.js';
 import type { TraceOrigin, TraceSink } from '../context/trace-context.js';
-import { callInSpan, isDeferred, settle } from '../context/span-call.js';
+import { callInSpan, isDeferred, isNativePromise, settle } from '../context/span-call.js';
 import { TraceFrame, traceStorage } from '../context/trace-storage.js';
 import { copyMethodMetadata } from '../utils/copy-method-metadata.util.js';
 
@@ -13,6 +13,11 @@ export interface RootSpec {
   origin: (args: readonly unknown[]) => TraceOrigin;
   /** Name of the root span (`Gateway.method`). */
   name: string;
+  /**
+   * HTTP route handlers: names the trace the HTTP middleware opened and is still waiting for its handler. The handler
+   * then claims that trace's root span, which ends with the response.
+   */
+  adopt?: (context: TraceContext) => void;
 }
 
 interface TracedMethodState {
@@ -81,10 +86,14 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
       return state.root === undefined ? original.apply(this, args) : openRoot(state.root, wrapper, original, this, args);
     }
     const context = frame.context;
-    if (context.rootFunction === wrapper && frame.span === 0 && !context.rootClaimed) {
-      // The handler itself: the interceptor's root span is already its span.
-      context.rootClaimed = true;
-      return original.apply(this, args);
+    if (frame.span === 0 && !context.rootClaimed) {
+      if (context.rootFunction === wrapper) {
+        // The handler itself: the interceptor's root span is already its span.
+        context.rootClaimed = true;
+        return original.apply(this, args);
+      }
+      const adopt = state.root?.adopt;
+      if (adopt !== undefined && context.awaitingHandler) return claimHttpRoot(adopt, wrapper, context, original, this, args);
     }
     if (!state.span) return original.apply(this, args);
     const span = context.openSpan(spanName(state, this), frame.span);
@@ -142,6 +151,32 @@ function callOnFrame(state: TracedMethodState, frame: TraceFrame, span: number, 
     return settle(context, span, result);
   }
   context.endSpan(span, false);
+  return result;
+}
+
+/**
+ * A route handler called in the trace the HTTP middleware opened: names the trace, claims its root span and records
+ * the handler's error on it. The root span ends with the response (the middleware's 'close' listener), so the
+ * result is only watched, never replaced.
+ */
+function claimHttpRoot(adopt: (context: TraceContext) => void, wrapper: Method, context: TraceContext, original: Method, self: unknown, args: unknown[]): unknown {
+  try {
+    adopt(context);
+  } catch {
+    // Unnamed is better than broken: the trace keeps its pending name.
+    context.awaitingHandler = false;
+  }
+  context.rootFunction = wrapper;
+  context.rootClaimed = true;
+  let result: unknown;
+  try {
+    result = original.apply(self, args);
+  } catch (error) {
+    context.markRootError(error);
+    throw error;
+  }
+  // A derived promise that never rejects: the caller still handles the original's rejection.
+  if (isNativePromise(result)) result.then(undefined, (error: unknown) => context.markRootError(error));
   return result;
 }
 

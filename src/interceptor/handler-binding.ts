@@ -1,7 +1,10 @@
+import type { NestInterceptor } from '@nestjs/common';
 import type { ModulesContainer } from '@nestjs/core';
 import type { TraceSink } from '../context/trace-context.js';
 import { traceMethod } from '../decorators/traced-method.js';
-import { findSocket, rpcOrigin, wsOrigin } from './handler-info.js';
+import type { TraceContext } from '../context/trace-context.js';
+import { findSocket, httpHandlerOrigin, rpcOrigin, wsOrigin } from './handler-info.js';
+import type { HttpRequestLike } from './handler-info.js';
 import type { RootSpec } from '../decorators/traced-method.js';
 
 // @nestjs/websockets and @nestjs/microservices metadata keys, read by value so both packages stay optional.
@@ -9,6 +12,11 @@ const GATEWAY_METADATA = 'websockets:is_gateway';
 const MESSAGE_MAPPING_METADATA = 'websockets:message_mapping';
 const MESSAGE_METADATA = 'message';
 const PATTERN_METADATA = 'microservices:pattern';
+// @nestjs/common's route metadata (`@Get()` and friends set both).
+const PATH_METADATA = 'path';
+const METHOD_METADATA = 'method';
+// @nestjs/common's `@UseInterceptors` metadata key.
+const INTERCEPTORS_METADATA = '__interceptors__';
 const LIFECYCLE_EVENTS: Record<string, string> = { handleConnection: 'connection', handleDisconnect: 'disconnect' };
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -27,6 +35,28 @@ function findDescriptor(prototype: object, name: string): PropertyDescriptor | u
     if (descriptor) return descriptor;
   }
   return undefined;
+}
+
+function hasRpcHandlers(metatype: { prototype?: object }): boolean {
+  const prototype = metatype.prototype;
+  if (!prototype) return false;
+  return methodNames(prototype).some((name) => {
+    const fn = findDescriptor(prototype, name)?.value as unknown;
+    return typeof fn === 'function' && Reflect.getMetadata(PATTERN_METADATA, fn) !== undefined;
+  });
+}
+
+/**
+ * Puts the trace interceptor first on a gateway or RPC controller class, as `@UseInterceptors` would: it opens the
+ * trace before the class's own interceptors and reads the socket's handshake from the execution context, which the
+ * handler's arguments may not carry. An instance, because the class was never registered with the module. Class
+ * interceptors run on every Nest version, unlike global ones (nestjs/nest#1598), and only for this class's handlers.
+ */
+function useInterceptor(metatype: object, interceptor: NestInterceptor): void {
+  const existing: unknown = Reflect.getMetadata(INTERCEPTORS_METADATA, metatype);
+  const list = Array.isArray(existing) ? (existing as unknown[]) : [];
+  if (list.includes(interceptor)) return;
+  Reflect.defineMetadata(INTERCEPTORS_METADATA, [interceptor, ...list], metatype);
 }
 
 type RootFor = (handlerClass: { name: string }, name: string, fn: Method) => RootSpec | undefined;
@@ -48,13 +78,17 @@ function bindClass(metatype: { prototype?: object; name: string }, rootFor: Root
 }
 
 /**
- * Makes every gateway handler (and `handleConnection` / `handleDisconnect`) and every RPC handler open a trace when
- * it is called outside one. Nest 11 never runs global interceptors for gateways (nestjs/nest#1598), no Nest version
- * runs them for connection events, and a hybrid app's microservice only gets them with `inheritAppConfig`.
- * Where the interceptor does run, it opens the trace first and the handler only claims its root span.
+ * Makes every handler the root of its own trace, with no global interceptor (which would make Nest run its RxJS
+ * pipeline on every call):
+ * - an HTTP route handler names and claims the trace the HTTP middleware opened for its request;
+ * - a gateway handler (and `handleConnection` / `handleDisconnect`) and an RPC handler open a trace when called
+ *   outside one. Interceptors would not do for them anyway: Nest 11 never runs global interceptors for gateways
+ *   (nestjs/nest#1598), no Nest version runs them for connection events, and a hybrid app's microservice only gets
+ *   them with `inheritAppConfig`.
+ * Where an app binds `TraceInterceptor` itself, it opens the trace first and the handler only claims its root span.
  * Runs while providers are created, before `app.init()` binds the handlers. Returns the classes it bound.
  */
-export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | undefined): string[] {
+export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | undefined, interceptor?: NestInterceptor): string[] {
   const bound: string[] = [];
   const seen = new Set<unknown>();
   const wsRoot: RootFor = (handlerClass, name, fn) => {
@@ -69,6 +103,19 @@ export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | 
     const pattern: unknown = Array.isArray(patterns) ? patterns[0] : patterns;
     return { sink, name: `${handlerClass.name}.${name}`, origin: (args) => rpcOrigin(handlerClass, name, pattern, args[0]) };
   };
+  const httpRoot: RootFor = (handlerClass, name, fn) => {
+    if (Reflect.getMetadata(PATH_METADATA, fn) === undefined || Reflect.getMetadata(METHOD_METADATA, fn) === undefined) return undefined;
+    const spanName = `${handlerClass.name}.${name}`;
+    return {
+      sink,
+      name: spanName,
+      // Only where the middleware's context did not reach the handler: no request at hand, so no route.
+      origin: () => ({ transport: 'http', handlerClass, handlerName: name }),
+      adopt: (context: TraceContext) =>
+        context.adoptHandler(httpHandlerOrigin(context.origin, context.request as HttpRequestLike | undefined, handlerClass, name), spanName, undefined),
+    };
+  };
+  const controllerRoot: RootFor = (handlerClass, name, fn) => rpcRoot(handlerClass, name, fn) ?? httpRoot(handlerClass, name, fn);
   for (const module of modules.values()) {
     const classes: [Iterable<{ metatype: unknown }>, 'provider' | 'controller'][] = [
       [module.providers.values(), 'provider'],
@@ -81,7 +128,8 @@ export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | 
         seen.add(type);
         const metatype = type as { prototype?: object; name: string };
         const isGateway = kind === 'provider' && Reflect.getMetadata(GATEWAY_METADATA, metatype) === true;
-        if (isGateway ? bindClass(metatype, wsRoot) : kind === 'controller' && bindClass(metatype, rpcRoot)) bound.push(metatype.name);
+        if (isGateway ? bindClass(metatype, wsRoot) : kind === 'controller' && bindClass(metatype, controllerRoot)) bound.push(metatype.name);
+        if (interceptor && (isGateway || (kind === 'controller' && hasRpcHandlers(metatype)))) useInterceptor(metatype, interceptor);
       }
     }
   }

@@ -66,6 +66,28 @@ function withParent(origin: TraceOrigin, traceparent: unknown): TraceOrigin {
   return origin;
 }
 
+/** The matched route pattern of an HTTP request (Express `req.route`, Fastify `routeOptions.url`), never the raw URL. */
+export function routePattern(request: HttpRequestLike): string | undefined {
+  const path = request.route?.path ?? request.routeOptions?.url ?? request.routerPath;
+  return typeof path === 'string' ? path : undefined;
+}
+
+/**
+ * The origin of an HTTP trace once its handler is known; `pending` is the middleware's origin, whose incoming
+ * `traceparent` was already parsed.
+ */
+export function httpHandlerOrigin(pending: TraceOrigin, request: HttpRequestLike | undefined, handlerClass: { name: string }, handlerName: string): TraceOrigin {
+  return {
+    transport: 'http',
+    handlerClass,
+    handlerName,
+    method: pending.method ?? request?.method,
+    route: request === undefined ? undefined : routePattern(request),
+    parentTraceId: pending.parentTraceId,
+    parentSpanId: pending.parentSpanId,
+  };
+}
+
 /** Origin of an HTTP request before its handler is known (the middleware's trace). */
 export function pendingHttpOrigin(request: HttpRequestLike): TraceOrigin {
   return withParent({ transport: 'http', handlerName: '', method: request.method }, request.headers?.traceparent);
@@ -95,16 +117,8 @@ export function originOf(context: ExecutionContext): TraceOrigin | undefined {
   const type = context.getType<string>();
   if (type === 'http') {
     const request = context.switchToHttp().getRequest<HttpRequestLike>();
-    // The matched pattern (Express `req.route`, Fastify `routeOptions.url`), never the raw URL.
-    const path = request.route?.path ?? request.routeOptions?.url ?? request.routerPath;
     return withParent(
-      {
-        transport: 'http',
-        handlerClass,
-        handlerName: handler.name,
-        method: request.method,
-        route: typeof path === 'string' ? path : undefined,
-      },
+      { transport: 'http', handlerClass, handlerName: handler.name, method: request.method, route: routePattern(request) },
       request.headers?.traceparent,
     );
   }

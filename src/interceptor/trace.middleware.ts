@@ -4,7 +4,7 @@ import type { NestMiddleware } from '@nestjs/common';
 import { TraceContext } from '../context/trace-context.js';
 import { TraceFrame, traceStorage } from '../context/trace-storage.js';
 import { TraceReporter } from '../report/trace-reporter.js';
-import { pendingHttpOrigin } from './handler-info.js';
+import { pendingHttpOrigin, routePattern } from './handler-info.js';
 import type { HttpRequestLike } from './handler-info.js';
 
 interface HttpResponseLike {
@@ -12,18 +12,26 @@ interface HttpResponseLike {
   once(event: 'close', listener: () => void): unknown;
 }
 
-/** What a request rejected before its handler (by a guard, or a middleware after this one) is reported with. */
+/** What a request rejected before its handler (by a guard, a pipe, or a middleware after this one) is reported with. */
 class RejectedBeforeHandler extends Error {
   override readonly name = 'RejectedBeforeHandler';
 }
 
+/** A 5xx response whose handler neither threw nor rejected (e.g. an Observable that errored, an interceptor). */
+class ServerErrorResponse extends Error {
+  override readonly name = 'ServerErrorResponse';
+}
+
 /**
- * Opens the trace of an HTTP request before Nest's router runs, so guards (and their 401 / 403 rejections),
+ * Opens the trace of an HTTP request before Nest's router runs, so guards (and their 401 / 403 rejections), pipes,
  * interceptors and exception filters all run inside it — an interceptor alone sees none of them (a global
- * exception filter runs outside any interceptor's context, nestjs/nest#15317). The interceptor names the handler
- * when it runs; a request no handler took is closed without a report, except a 401 / 403.
- * Where the context does not reach the handler (an adapter that breaks the async chain), the interceptor opens
- * its own trace as it would without this middleware.
+ * exception filter runs outside any interceptor's context, nestjs/nest#15317). The route handler names the trace
+ * when it is called (handler-binding.ts wraps it at start-up), and the trace ends with the response.
+ * No global interceptor is needed for that, and none is registered: any interceptor makes Nest run its RxJS
+ * pipeline on every request, which costs more than all of this (see the README's Performance section).
+ * A request no route took (404) or that a middleware answered is closed without a report; a 4xx / 5xx before the
+ * handler is reported as `RejectedBeforeHandler`. Where the context does not reach the handler (an adapter that
+ * breaks the async chain), the handler opens its own trace.
  */
 @Injectable()
 export class TraceMiddleware implements NestMiddleware {
@@ -38,21 +46,49 @@ export class TraceMiddleware implements NestMiddleware {
       return next();
     }
     context.awaitingHandler = true;
+    context.request = request;
     // 'close' follows 'finish' on every response since Node 16, and also comes when the client goes away first.
-    response.once('close', () => endWithoutHandler(context, request, response.statusCode ?? 0));
+    response.once('close', () => endWithResponse(context, request, response.statusCode ?? 0));
     traceStorage.run(new TraceFrame(context, 0), next);
   }
 }
 
-function endWithoutHandler(context: TraceContext, request: HttpRequestLike, status: number): void {
-  if (!context.awaitingHandler || context.closed) return; // the interceptor took it
-  if (status !== 401 && status !== 403) {
+interface FastifyLike {
+  addHook(name: 'preHandler', hook: (request: HttpRequestLike, reply: unknown, done: () => void) => void): unknown;
+}
+
+/**
+ * Fastify runs Nest middleware on the raw Node request, which knows nothing of the route; a `preHandler` hook (after
+ * routing, inside the middleware's context) hands the trace Fastify's own request, whose `routeOptions.url` is the
+ * route pattern.
+ */
+export function noteFastifyRoutes(adapter: { getType?(): string; getInstance?(): unknown } | undefined): void {
+  if (adapter?.getType?.() !== 'fastify') return;
+  const fastify = adapter.getInstance?.() as FastifyLike | undefined;
+  fastify?.addHook('preHandler', (request, _reply, done) => {
+    const frame = traceStorage.getStore();
+    if (frame !== undefined && frame.context.awaitingHandler) frame.context.request = request;
+    done();
+  });
+}
+
+function endWithResponse(context: TraceContext, request: HttpRequestLike, status: number): void {
+  if (context.closed) return; // ended already (an interceptor the app bound itself)
+  if (!context.awaitingHandler) {
+    if (status >= 500) context.markRootError(new ServerErrorResponse(`${status} ${STATUS_CODES[status] ?? ''}`.trim()));
+    context.endSpan(0, false);
+    return;
+  }
+  const route = routePattern((context.request as HttpRequestLike | undefined) ?? request);
+  if (status < 400 || (status === 404 && route === undefined)) {
     context.discard();
     return;
   }
-  const path = request.route?.path ?? request.routeOptions?.url;
-  const route = typeof path === 'string' ? path : undefined;
   const origin = { ...context.origin, route, handlerName: `${context.origin.method ?? ''} ${route ?? '(unknown route)'}`.trim() };
   context.adoptHandler(origin, origin.handlerName, undefined);
-  context.endSpan(0, true, new RejectedBeforeHandler(`${status} ${STATUS_CODES[status] ?? ''}: rejected before the handler ran (a guard or a middleware)`.trim()));
+  context.endSpan(
+    0,
+    true,
+    new RejectedBeforeHandler(`${status} ${STATUS_CODES[status] ?? ''}: rejected before the handler ran (a guard, a pipe or a middleware)`.trim()),
+  );
 }

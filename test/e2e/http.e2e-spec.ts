@@ -96,6 +96,28 @@ describe.each(platforms)('HTTP over %s', (platform) => {
     await request(app.getHttpServer()).get('/rooms/1/admin').set('x-role', 'admin').expect(200, { ok: true });
   });
 
+  it('reports a request a pipe rejected before the handler (400), with its route', async () => {
+    await request(app.getHttpServer()).get('/rooms/1/seat/abc').expect(400);
+    const [rejected] = await capture.waitFor((r) => r.outcome === 'error' && r.error?.name === 'RejectedBeforeHandler');
+    expect(rejected!.error!.message).toMatch(/^400 Bad Request: rejected before the handler ran/);
+    expect(rejected).toMatchObject({ transport: 'http', route: 'GET /rooms/:id/seat/:n', handler: 'GET /rooms/:id/seat/:n' });
+    await request(app.getHttpServer()).get('/rooms/1/seat/3').expect(200, { id: '1', n: 3 });
+  });
+
+  it('reports an Observable handler that errors as a 5xx response error, named after the handler', async () => {
+    await request(app.getHttpServer()).get('/rooms/1/broken-stream').expect(500);
+    const [record] = await capture.waitFor((r) => r.outcome === 'error');
+    expect(record).toMatchObject({ handler: 'RoomsController.brokenStream', route: 'GET /rooms/:id/broken-stream' });
+    expect(record!.error).toMatchObject({ name: 'ServerErrorResponse', message: '500 Internal Server Error' });
+  });
+
+  it('registers no global interceptor (which would put every route through RxJS)', () => {
+    // APP_INTERCEPTOR providers land in the application config (Nest's scanner): TraceModule adds none.
+    const config = (app as unknown as { config: { getGlobalInterceptors(): unknown[]; getGlobalRequestInterceptors(): unknown[] } }).config;
+    expect(config.getGlobalInterceptors()).toHaveLength(0);
+    expect(config.getGlobalRequestInterceptors()).toHaveLength(0);
+  });
+
   it('reports nothing for a request no handler took (404)', async () => {
     await request(app.getHttpServer()).get('/no/such/route').expect(404);
     await request(app.getHttpServer()).get('/rooms/1/slow?ms=110').expect(200);

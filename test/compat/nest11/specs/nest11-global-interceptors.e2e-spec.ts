@@ -112,7 +112,7 @@ describe(`@nestjs/websockets ${websocketsVersion}: global interceptors and gatew
     expect(calls).toEqual(['local ws PinGateway.local']);
   });
 
-  it('still traces that gateway handler through the library (no interceptor involved)', async () => {
+  it('still traces that gateway handler through the library (no global interceptor involved)', async () => {
     const ack = await client!.timeout(5000).emitWithAck('plain', 120);
     expect(ack.traceId).toMatch(/^[0-9a-f]{32}$/);
     const [record] = await capture.waitFor((r) => r.handler === 'PinGateway.plain');

@@ -15,16 +15,16 @@ import { GameGateway, GameService, PlainGateway } from '../support/game.fixture'
 class WsAppModule {}
 
 // On @nestjs/websockets 11 global interceptors never run for gateways (see nest11-global-interceptors.e2e-spec.ts):
-// everything traced here is traced by the library's DI-time handler binding.
+// the library's DI-time binding traces everything here (it wraps the handlers and puts its interceptor on the class).
 describe('Nest 11 / Socket.IO gateway on a namespace', () => {
   let app: INestApplication;
   let url: string;
   const capture = new ReportCapture();
   const clients: ClientSocket[] = [];
 
-  function connect(namespace: string, transport: 'websocket' | 'polling' = 'websocket'): Promise<ClientSocket> {
+  function connect(namespace: string, transport: 'websocket' | 'polling' = 'websocket', auth?: Record<string, string>): Promise<ClientSocket> {
     return new Promise((resolve, reject) => {
-      const socket = io(`${url}${namespace}`, { transports: [transport], reconnection: false, timeout: 5000 });
+      const socket = io(`${url}${namespace}`, { transports: [transport], reconnection: false, timeout: 5000, auth });
       clients.push(socket);
       socket.once('connect', () => resolve(socket));
       socket.once('connect_error', reject);
@@ -87,6 +87,15 @@ describe('Nest 11 / Socket.IO gateway on a namespace', () => {
     const [record] = await capture.waitFor((r) => r.handler === 'PlainGateway.work');
     expect(record).toMatchObject({ outcome: 'slow', transport: 'ws', route: 'work', traceId: ack.traceId });
     expect(tree(record!)).toEqual(['PlainGateway.work']);
+  });
+
+  it('continues a handshake traceparent for a handler whose arguments carry no socket', async () => {
+    // The library puts its interceptor on gateway classes (class interceptors run on Nest 11, global ones do not),
+    // so the socket's handshake is read from the execution context, not from the handler's arguments.
+    const traceId = '2af7651916cd43dd8448eb211c80319e';
+    const client = await connect('/plain', 'websocket', { traceparent: `00-${traceId}-b7ad6b7169203331-01` });
+    const ack = await client.timeout(5000).emitWithAck('work', 1);
+    expect(ack.traceId).toBe(traceId);
   });
 
   it('traces handleConnection as a ws "connection" trace', async () => {
