@@ -429,3 +429,38 @@ describe('methods that proved synchronous (run on the caller frame)', () => {
     expect(spans.map((s) => `${s.depth}:${s.name}`).slice(-2)).toEqual(['1:Sync.maybeAsync', '2:Sync.inner']);
   });
 });
+
+describe('arguments reach the method exactly as passed (named up to 4, an array beyond)', () => {
+  class Args {
+    @Trace()
+    seen(...args: unknown[]): string {
+      return `${arguments.length}:${args.map(String).join(',')}`;
+    }
+    @Trace()
+    defaults(a = 'A', b = 'B'): string {
+      return `${arguments.length}:${a}${b}`;
+    }
+  }
+  const calls: Array<[string, unknown[]]> = [];
+  for (let n = 0; n <= 7; n++) calls.push([`${n} arguments`, Array.from({ length: n }, (_, i) => i + 1)]);
+  calls.push(['explicit undefined', [undefined, undefined]]);
+
+  it.each(calls)('%s, outside a trace, in a trace and once learned synchronous', (_, args) => {
+    const target = new Args();
+    const expected = `${args.length}:${args.map(String).join(',')}`;
+    expect(target.seen(...args)).toBe(expected);
+    const inside = TraceContext.run('root', () => [1, 2, 3].map(() => target.seen(...args)));
+    expect(inside).toEqual([expected, expected, expected]);
+    expect(sink.last().spans).toHaveLength(4);
+  });
+
+  it('keeps default parameters working for missing and undefined arguments', () => {
+    const target = new Args();
+    expect(TraceContext.run('root', () => [target.defaults(), target.defaults(undefined, 'x'), target.defaults('a', 'b'), target.defaults()])).toEqual([
+      '0:AB',
+      '2:Ax',
+      '2:ab',
+      '0:AB',
+    ]);
+  });
+});
