@@ -65,7 +65,7 @@ const MICRO_ROWS: Array<[string, string]> = [
 ];
 
 function microSection(micro: MicroResult): void {
-  out(`## Micro (tinybench, one process, ${micro.rounds} interleaved rounds; ns per call = median over rounds of each round's p50)`);
+  out(`## Micro (tinybench, one process${micro.pinned ? ' pinned to one CPU' : ''}, ${micro.rounds} interleaved rounds; ns per call = median over rounds of each round's p50)`);
   out();
   out('| variant | per call | spread over rounds | over plain |');
   out('|---|---:|---:|---:|');
@@ -98,11 +98,19 @@ function httpSection(http: HttpResult, node = process.version): void {
   const on = node === process.version ? '' : ` on Node ${node}`;
   out(`## HTTP${on} (Nest 12 + Express, 10 service methods per request, autocannon ${http.connections} connections, ${http.rounds} rounds × ${http.durationS} s, variants alternated)`);
   out();
-  out('| variant | req/s (median) | per round | vs plain | vs bare ALS | p99 latency |');
-  out('|---|---:|---|---:|---:|---:|');
+  out(
+    http.pinned
+      ? 'autocannon runs on CPU 0, each app on CPU 1 (`taskset`), so an app has one core to itself and the ratios are of its own capacity. App CPU per request is `process.cpuUsage()` over the round / requests served.'
+      : 'Not pinned (no `taskset` or one CPU): the load generator and the app share the cores, and rounds vary more.',
+  );
+  out();
+  out('| variant | req/s (median) | per round | app CPU per request | vs plain | vs bare ALS interceptor | p99 latency |');
+  out('|---|---:|---|---:|---:|---:|---:|');
   const labels: Record<string, string> = {
     plain: 'plain (no interceptor)',
     als: 'bare ALS interceptor (opens a context, nothing else)',
+    'als-mw': 'bare ALS middleware (opens a context before the router, no interceptor)',
+    'trace-root': 'TraceModule alone, no `@Trace`',
     trace: 'TraceModule + `@Trace` on the 10 methods, nothing reported',
     'trace-slow': 'TraceModule, 1 % of requests reported as slow (text, with snapshot)',
     otel: 'OTel: root span per request + nestjs-otel-style `@Span` on the 10 methods',
@@ -112,7 +120,8 @@ function httpSection(http: HttpResult, node = process.version): void {
     const vsAls = paired(values, http.perRound.als, (x, y) => x / y);
     const rps = http.rps[variant as keyof HttpResult['rps']];
     const p99 = http.p99[variant as keyof HttpResult['p99']];
-    out(`| ${labels[variant] ?? variant} | ${rps.toFixed(0)} | ${values.map((v) => v.toFixed(0)).join(' · ')} | ${ratio(vsPlain)} | ${ratio(vsAls)} | ${p99.toFixed(0)} ms |`);
+    const cpu = http.cpuUs[variant as keyof HttpResult['cpuUs']];
+    out(`| ${labels[variant] ?? variant} | ${rps.toFixed(0)} | ${values.map((v) => v.toFixed(0)).join(' · ')} | ${cpu.toFixed(0)} µs | ${ratio(vsPlain)} | ${ratio(vsAls)} | ${p99.toFixed(0)} ms |`);
   }
   out();
   out(`Every variant serves the same mix: 1 request in 100 sleeps ${15} ms in \`save()\`. Errors/timeouts/non-2xx: ${http.errors}.`);

@@ -8,6 +8,8 @@ import { QueryInstrumentationService } from './instrumentation/query-instrumenta
 import { bindHandlers } from './interceptor/handler-binding.js';
 import { TraceInterceptor } from './interceptor/trace.interceptor.js';
 import { noteFastifyRoutes, TraceMiddleware } from './interceptor/trace.middleware.js';
+import type { HttpResponseLike } from './interceptor/trace.middleware.js';
+import type { HttpRequestLike } from './interceptor/handler-info.js';
 import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
 import { OtelBridge } from './otel/otel-bridge.js';
@@ -37,6 +39,7 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
     PrometheusMetrics,
     // Exported for apps that bind it themselves; not registered globally (see trace.middleware.ts).
     TraceInterceptor,
+    TraceMiddleware,
     {
       provide: TRACE_GATEWAY_BINDING,
       useFactory: (modules: ModulesContainer, reporter: TraceReporter, interceptor: TraceInterceptor) => bindHandlers(modules, () => reporter, interceptor),
@@ -48,6 +51,7 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
 export class TraceModule extends ConfigurableTraceModule implements NestModule, OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(TraceReporter) private readonly reporter: TraceReporter,
+    @Inject(TraceMiddleware) private readonly middleware: TraceMiddleware,
     @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
   ) {
     super();
@@ -65,6 +69,15 @@ export class TraceModule extends ConfigurableTraceModule implements NestModule, 
 
   /** HTTP requests get their trace before Nest's router: guards and exception filters run inside it. */
   configure(consumer: MiddlewareConsumer): void {
+    const adapter = this.adapterHost?.httpAdapter as { getType?(): string; use?(handler: unknown): unknown } | undefined;
+    if (adapter?.getType?.() === 'express' && typeof adapter.use === 'function') {
+      // Straight on Express, without a path: Nest's middleware machinery would add a route match ('*' through
+      // path-to-regexp), a WeakSet of handled requests and an exceptions proxy to every request. It runs where Nest
+      // would have run it: after `app.use()` middleware of main.ts, before every module's middleware and the router.
+      const middleware = this.middleware;
+      adapter.use((request: HttpRequestLike, response: HttpResponseLike, next: (error?: unknown) => void) => middleware.use(request, response, next));
+      return;
+    }
     consumer.apply(TraceMiddleware).forRoutes('*');
     noteFastifyRoutes(this.adapterHost?.httpAdapter);
   }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
-import type { CallHandler, DynamicModule, ExecutionContext, NestInterceptor, Provider } from '@nestjs/common';
+import type { CallHandler, DynamicModule, ExecutionContext, MiddlewareConsumer, NestInterceptor, NestMiddleware, NestModule, Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { Trace, TraceModule } from '../../src/index.js';
@@ -9,7 +9,10 @@ import { setupOtel } from '../peers/otel-setup.js';
 import { OtelSpan } from '../peers/otel-span.decorator.js';
 import { InventoryRepository, OrdersService, PricingService, SERVICE_CLASSES } from './services.js';
 
-/** `plain` · `als` · `trace` · `trace-slow` · `otel` */
+/**
+ * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel` ·
+ * `trace-root` (TraceModule alone, no `@Trace`: its per-request cost)
+ */
 const variant = process.argv[2] ?? 'plain';
 /** Requests with `?slow=1` sleep this long in `save()`; only `trace-slow` has a threshold below it. */
 export const SLOW_SLEEP_MS = 15;
@@ -31,6 +34,13 @@ let requests = 0;
 class BareAlsInterceptor implements NestInterceptor {
   intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
     return new Observable((subscriber) => bareStorage.run({ request: ++requests }, () => next.handle().subscribe(subscriber)));
+  }
+}
+
+@Injectable()
+class BareAlsMiddleware implements NestMiddleware {
+  use(_request: unknown, _response: unknown, next: () => void): void {
+    bareStorage.run({ request: ++requests }, next);
   }
 }
 
@@ -79,6 +89,9 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
   switch (variant) {
     case 'plain':
       return { imports: [], providers: [] };
+    case 'als-mw':
+    case 'als-nestmw':
+      return { imports: [], providers: [] };
     case 'als':
       return { imports: [], providers: [{ provide: APP_INTERCEPTOR, useClass: BareAlsInterceptor }] };
     case 'trace':
@@ -88,6 +101,10 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
       });
       // `trace`: nothing is slow enough to report; `trace-slow`: the 1 % of requests that sleep are reported.
       return { imports: [TraceModule.forRoot({ slowThresholdMs: variant === 'trace' ? 60_000 : SLOW_SLEEP_MS - 5, dataSource: false, redis: false })], providers: [] };
+    case 'trace-root':
+      return { imports: [TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false })], providers: [] };
+    case 'trace-root-lean':
+      return { imports: [TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false, hungThresholdMs: 0, otel: { enabled: false } })], providers: [] };
     case 'otel':
       decorateServices((target, key, descriptor) => OtelSpan()(target, key, descriptor));
       return { imports: [], providers: otelVariant() };
@@ -99,12 +116,23 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
 async function main(): Promise<void> {
   const { imports, providers } = variantModule();
   @Module({ imports, controllers: [OrdersController], providers: [OrdersService, InventoryRepository, PricingService, ...providers] })
-  class AppModule {}
+  class AppModule implements NestModule {
+    configure(consumer: MiddlewareConsumer): void {
+      // The same bare context, opened by a Nest middleware (Nest's own per-request middleware machinery included).
+      if (variant === 'als-nestmw') consumer.apply(BareAlsMiddleware).forRoutes('*');
+    }
+  }
   const app = await NestFactory.create(AppModule, { logger: variant === 'trace-slow' ? ['warn', 'error'] : false });
+  if (variant === 'als-mw') {
+    // The bare ALS floor of a design that opens the context before Nest's router (as TraceModule's middleware does).
+    app.use((_request: unknown, _response: unknown, next: () => void) => bareStorage.run({ request: ++requests }, next));
+  }
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   process.send?.({ port: address.port });
   process.on('message', (message) => {
+    // The runner reads the app's CPU time around each round: CPU per request is what tracing costs the app.
+    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
     if (message === 'close') void app.close().then(() => process.exit(0));
   });
 }

@@ -1,4 +1,5 @@
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /** What every section script sends back to the runner (one message, then it exits). */
@@ -47,4 +48,18 @@ function finish(message: SectionMessage<unknown>): void {
 /** One line of progress on stderr (stdout is kept for the final table). */
 export function progress(text: string): void {
   process.stderr.write(`[bench] ${text}\n`);
+}
+
+/**
+ * Pins a process (all its threads) to one CPU with `taskset`, so it is not migrated mid-measurement and does not
+ * share a core with the load generator. Returns false where that is not possible (one CPU, no taskset, BENCH_NO_PIN=1).
+ */
+export function pinToCpu(pid: number, cpu: number): boolean {
+  if (process.env.BENCH_NO_PIN === '1' || cpus().length < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Bench } from 'tinybench';
 import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
 import type { TraceSink } from '../../src/context/trace-context.js';
-import { progress, section } from '../lib/child.js';
+import { pinToCpu, progress, section } from '../lib/child.js';
 import { median } from '../lib/stats.js';
 import { setupOtel } from '../peers/otel-setup.js';
 import { FloorService, OtelSpannedService, PlainService, TracedService, WrappedService, floorStorage } from './subjects.js';
@@ -11,6 +11,8 @@ import { FloorService, OtelSpannedService, PlainService, TracedService, WrappedS
 /** ns per call per task per round, and the same-round ratios the budgets use. */
 export interface MicroResult {
   rounds: number;
+  /** Ran pinned to one CPU. */
+  pinned: boolean;
   /** task → ns per call, one value per round. */
   perRound: Record<string, number[]>;
   /** task → median over rounds. */
@@ -38,6 +40,8 @@ class BenchSink implements TraceSink {
 let blackhole = 0;
 
 section(async (): Promise<MicroResult> => {
+  // One CPU for the whole run: a migration between the VM's CPUs shows up as a different speed.
+  const pinned = pinToCpu(process.pid, 1);
   const sink = new BenchSink();
   defaultSink.current = sink;
   const { tracer, exporter } = setupOtel();
@@ -153,5 +157,5 @@ section(async (): Promise<MicroResult> => {
   }
   const ns = Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, median(values)]));
   if (blackhole === 42) progress('');
-  return { rounds: ROUNDS, perRound, ns, checks };
+  return { rounds: ROUNDS, pinned, perRound, ns, checks };
 });

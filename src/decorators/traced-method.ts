@@ -173,7 +173,7 @@ function callOnFrame(state: TracedMethodState, frame: TraceFrame, span: number, 
     state.plainReturns = NEVER_SYNC;
     return settle(context, span, result);
   }
-  context.endSpan(span, false);
+  context.endChildSpan(span);
   return result;
 }
 

@@ -7,7 +7,7 @@ import { TraceReporter } from '../report/trace-reporter.js';
 import { pendingHttpOrigin, routePattern } from './handler-info.js';
 import type { HttpRequestLike } from './handler-info.js';
 
-interface HttpResponseLike {
+export interface HttpResponseLike {
   statusCode?: number;
   once(event: 'close', listener: () => void): unknown;
 }
@@ -39,16 +39,17 @@ export class TraceMiddleware implements NestMiddleware {
 
   use(request: HttpRequestLike, response: HttpResponseLike, next: (error?: unknown) => void): void {
     if (traceStorage.getStore() !== undefined) return next();
-    let context: TraceContext;
+    let context: TraceContext | undefined;
     try {
-      context = new TraceContext(pendingHttpOrigin(request), this.reporter);
+      const opened = (context = new TraceContext(pendingHttpOrigin(request), this.reporter));
+      opened.awaitingHandler = true;
+      opened.request = request;
+      // 'close' follows 'finish' on every response since Node 16, and also comes when the client goes away first.
+      response.once('close', () => endWithResponse(opened, request, response.statusCode ?? 0));
     } catch {
-      return next();
+      context?.discard();
+      return next(); // never let the library break a request: it simply runs untraced
     }
-    context.awaitingHandler = true;
-    context.request = request;
-    // 'close' follows 'finish' on every response since Node 16, and also comes when the client goes away first.
-    response.once('close', () => endWithResponse(context, request, response.statusCode ?? 0));
     traceStorage.run(new TraceFrame(context, 0), next);
   }
 }

@@ -31,6 +31,8 @@ export interface OtelApi {
     getSpan(context: unknown): OtelSpan | undefined;
     setSpan(context: unknown, span: OtelSpan): unknown;
     setSpanContext(context: unknown, spanContext: OtelSpanContext): unknown;
+    /** The global provider: a `ProxyTracerProvider` whose delegate is a no-op until an SDK registers one. */
+    getTracerProvider(): { getDelegate?(): unknown };
   };
   context: { active(): unknown };
   ROOT_CONTEXT: unknown;

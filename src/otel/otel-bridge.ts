@@ -25,6 +25,9 @@ const INVALID_TRACE_ID = '00000000000000000000000000000000';
 export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy {
   private api: OtelApi | undefined;
   private tracer: OtelTracer | undefined;
+  /** A tracer provider (an SDK) is registered: until then every span would be a no-op. */
+  private hasProvider = false;
+  private providerCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
@@ -56,7 +59,7 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
   opened(context: TraceContext): void {
     const api = this.api;
     const tracer = this.tracer;
-    if (!api || !tracer) return;
+    if (!api || !tracer || !this.providerRegistered(api, context.startTime)) return;
     const origin = context.origin;
     let parent = api.context.active();
     if (api.trace.getSpan(parent) === undefined && origin.parentTraceId && origin.parentSpanId) {
@@ -74,6 +77,25 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
     const traceId = root.spanContext().traceId;
     if (traceId !== INVALID_TRACE_ID) context.adoptTraceId(traceId);
     if (root.isRecording()) context.otelSpan = root;
+  }
+
+  /**
+   * With `@opentelemetry/api` installed but no SDK registered (it comes with many packages), each trace would still
+   * pay for a no-op span. Checked at most once a second until a provider shows up, so an SDK registered after the
+   * app started is picked up; then never again.
+   */
+  private providerRegistered(api: OtelApi, now: number): boolean {
+    if (this.hasProvider) return true;
+    if (now - this.providerCheckedAt < 1000) return false;
+    this.providerCheckedAt = now;
+    try {
+      const provider = api.trace.getTracerProvider();
+      const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider;
+      this.hasProvider = (delegate as { constructor?: { name?: unknown } } | undefined)?.constructor?.name !== 'NoopTracerProvider';
+    } catch {
+      this.hasProvider = true; // unknown API shape: behave as before, start the span
+    }
+    return this.hasProvider;
   }
 
   finished(context: TraceContext, _outcome: FinishedOutcome): void {
