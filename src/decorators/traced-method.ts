@@ -9,8 +9,12 @@ type Method = (this: unknown, ...args: unknown[]) => unknown;
 /** How a wrapper opens a root trace when it is called outside any trace (gateway handlers on Nest 11). */
 export interface RootSpec {
   sink: () => TraceSink | undefined;
-  /** Builds the origin from the call's arguments (e.g. the socket's handshake). */
-  origin: (args: readonly unknown[]) => TraceOrigin;
+  /**
+   * Builds the origin from the call's arguments (e.g. the socket's handshake). Without it the wrapper never opens a
+   * trace of its own (HTTP handlers: only the middleware does, so calling a controller method directly, e.g. in a
+   * unit test, stays untraced).
+   */
+  origin?: (args: readonly unknown[]) => TraceOrigin;
   /** Name of the root span (`Gateway.method`). */
   name: string;
   /**
@@ -92,7 +96,7 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
     if (n > MAX_FAST_ARGS) return general.apply(this, arguments as unknown as unknown[]);
     const frame = traceStorage.getStore();
     if (frame === undefined) {
-      if (state.root === undefined) return callWith(original, this, n, a, b, c, d);
+      if (state.root?.origin === undefined) return callWith(original, this, n, a, b, c, d);
     } else if (state.span && state.plainReturns >= PROVEN_SYNC && !mayClaimRoot(state, frame, wrapper)) {
       const span = frame.context.openSpan(spanName(state, this), frame.span);
       return span < 0 ? callWith(original, this, n, a, b, c, d) : callOnFrame(state, frame, span, this, n, a, b, c, d);
@@ -105,7 +109,8 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
   /** Every case but the two fast ones above, with the arguments as an array. */
   const traced = (self: unknown, frame: TraceFrame | undefined, args: unknown[]): unknown => {
     if (frame === undefined) {
-      return state.root === undefined ? original.apply(self, args) : openRoot(state.root, wrapper, original, self, args);
+      const root = state.root;
+      return root?.origin === undefined ? original.apply(self, args) : openRoot(root, root.origin, wrapper, original, self, args);
     }
     const context = frame.context;
     if (frame.span === 0 && !context.rootClaimed) {
@@ -241,10 +246,10 @@ function argsOf(n: number, a: unknown, b: unknown, c: unknown, d: unknown): unkn
   }
 }
 
-function openRoot(root: RootSpec, wrapper: Method, original: Method, self: unknown, args: unknown[]): unknown {
+function openRoot(root: RootSpec, origin: (args: readonly unknown[]) => TraceOrigin, wrapper: Method, original: Method, self: unknown, args: unknown[]): unknown {
   let context: TraceContext;
   try {
-    context = new TraceContext(root.origin(args), root.sink(), root.name);
+    context = new TraceContext(origin(args), root.sink(), root.name);
   } catch {
     // Never let the library break a handler: without a context it simply runs untraced.
     return original.apply(self, args);

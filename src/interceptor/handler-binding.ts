@@ -109,8 +109,7 @@ export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | 
     return {
       sink,
       name: spanName,
-      // Only where the middleware's context did not reach the handler: no request at hand, so no route.
-      origin: () => ({ transport: 'http', handlerClass, handlerName: name }),
+      // No `origin`: only the HTTP middleware opens HTTP traces, so a controller method called directly stays untraced.
       adopt: (context: TraceContext) =>
         context.adoptHandler(httpHandlerOrigin(context.origin, context.request as HttpRequestLike | undefined, handlerClass, name), spanName, undefined),
     };

@@ -118,6 +118,14 @@ describe.each(platforms)('HTTP over %s', (platform) => {
     expect(config.getGlobalRequestInterceptors()).toHaveLength(0);
   });
 
+  it('opens no trace when a route handler is called directly, outside a request', async () => {
+    await expect(app.get(RoomsController).slow('7', '110')).resolves.toEqual({ id: '7', traceId: undefined });
+    await request(app.getHttpServer()).get('/rooms/8/slow?ms=110').expect(200);
+    await capture.waitFor((r) => r.outcome === 'slow');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(capture.reports.map((r) => r.handler)).toEqual(['RoomsController.slow']);
+  });
+
   it('reports nothing for a request no handler took (404)', async () => {
     await request(app.getHttpServer()).get('/no/such/route').expect(404);
     await request(app.getHttpServer()).get('/rooms/1/slow?ms=110').expect(200);

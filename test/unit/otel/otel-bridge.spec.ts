@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import { trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TraceContext } from '../../../src/context/trace-context.js';
+import type { TraceSink } from '../../../src/context/trace-context.js';
+import { OtelBridge } from '../../../src/otel/otel-bridge.js';
+import { resolveOptions } from '../../../src/resolve-options.js';
+import type { TraceReporter } from '../../../src/report/trace-reporter.js';
+
+// The real API and SDK: with the API installed but no provider registered the bridge starts no span per trace,
+// and it notices a provider registered later (checked at most once a second).
+describe('OtelBridge without a registered SDK', () => {
+  const listeners: unknown[] = [];
+  const reporter = { addListener: (l: unknown) => listeners.push(l), removeListener: () => undefined } as unknown as TraceReporter;
+  const sink: TraceSink = { maxSpans: 100, opened: () => undefined, finished: () => undefined };
+
+  afterAll(() => trace.disable());
+
+  it('starts no span (so no trace id of its own) until a provider is registered, then starts one per trace', async () => {
+    const bridge = new OtelBridge(resolveOptions({}), reporter);
+    await bridge.onModuleInit();
+    expect(bridge.active).toBe(true);
+    const first = new TraceContext({ transport: 'manual', handlerName: 'a' }, sink);
+    bridge.opened(first);
+    expect(first.otelSpan).toBeUndefined();
+
+    const exporter = new InMemorySpanExporter();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    // Within a second of the last check the bridge has not looked again ...
+    const soon = new TraceContext({ transport: 'manual', handlerName: 'b' }, sink);
+    bridge.opened(soon);
+    expect(soon.otelSpan).toBeUndefined();
+    // ... a second later it sees the provider, and from then on every trace gets its live root span.
+    await new Promise((resolve) => setTimeout(resolve, 1010));
+    const later = new TraceContext({ transport: 'manual', handlerName: 'c' }, sink);
+    bridge.opened(later);
+    expect(later.otelSpan).toBeDefined();
+    expect(later.traceId).toBe((later.otelSpan as { spanContext(): { traceId: string } }).spanContext().traceId);
+    const next = new TraceContext({ transport: 'manual', handlerName: 'd' }, sink);
+    bridge.opened(next);
+    expect(next.otelSpan).toBeDefined();
+  });
+});
