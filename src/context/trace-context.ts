@@ -31,7 +31,7 @@ export interface TraceOrigin {
   parentSpanId?: string;
 }
 
-const STRIDE = 4; // start, end, parent, depth
+const STRIDE = 3; // start, end, parent (depth is derived from the parents when reported)
 const MAX_LOGS_PER_SPAN = 20;
 const MAX_LOG_LENGTH = 500;
 
@@ -66,7 +66,7 @@ export class TraceContext {
   /** @internal */ readonly sink: TraceSink | undefined;
   /** @internal performance.now() when the trace opened. */ readonly startTime: number;
   /** @internal Date.now() when the trace opened. */ readonly startEpochMs: number;
-  /** @internal Four numbers per span: start, end (NaN while running), parent, depth. */ readonly data: number[];
+  /** @internal Three numbers per span: start, end (NaN while running), parent. */ readonly data: number[];
   /** @internal */ readonly names: string[] = [];
   /** @internal */ count = 0;
   /** @internal */ droppedSpans = 0;
@@ -90,7 +90,7 @@ export class TraceContext {
     this.id = origin.parentTraceId;
     this.startEpochMs = Date.now();
     this.startTime = performance.now();
-    this.data = [this.startTime, Number.NaN, -1, 0];
+    this.data = [this.startTime, Number.NaN, -1];
     this.names.push(rootName ?? origin.handlerName);
     this.count = 1;
     sink?.opened(this);
@@ -131,7 +131,7 @@ export class TraceContext {
       return -1;
     }
     const data = this.data;
-    data.push(performance.now(), Number.NaN, parent, (data[parent * STRIDE + 3] ?? 0) + 1);
+    data.push(performance.now(), Number.NaN, parent);
     this.names.push(name);
     this.count = index + 1;
     return index;
@@ -222,7 +222,19 @@ export class TraceContext {
   }
   /** @internal */
   spanDepth(span: number): number {
-    return this.data[span * STRIDE + 3] ?? 0;
+    // A parent always has a lower index than its children, so this walk ends; reports use `spanDepths` instead.
+    let depth = 0;
+    for (let parent = this.spanParent(span); parent >= 0; parent = this.spanParent(parent)) depth++;
+    return depth;
+  }
+  /** @internal The depth of every span, in one pass (a parent is always recorded before its children). */
+  spanDepths(): number[] {
+    const depths = new Array<number>(this.count);
+    for (let span = 0; span < this.count; span++) {
+      const parent = this.spanParent(span);
+      depths[span] = parent < 0 ? 0 : (depths[parent] ?? 0) + 1;
+    }
+    return depths;
   }
   /** @internal */
   get finished(): boolean {

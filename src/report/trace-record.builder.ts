@@ -53,13 +53,14 @@ export function buildTraceRecord(
   const origin = context.startTime;
   const count = context.count;
   const spans: SpanRecord[] = new Array<SpanRecord>(count);
+  const depths = context.spanDepths();
   for (let index = 0; index < count; index++) {
     const start = context.spanStart(index);
     const end = context.spanEnd(index);
     const unfinished = Number.isNaN(end);
     let span: SpanRecord = {
       name: context.names[index] ?? '',
-      depth: context.spanDepth(index),
+      depth: depths[index] ?? 0,
       startMs: round(start - origin),
       durationMs: round((unfinished ? now : end) - start),
     };
