@@ -159,8 +159,8 @@ function callInNewFrame(state: TracedMethodState, context: TraceContext, span: n
  * (about half the cost of a sync span on Node 20). Nested sync calls still nest exactly. The price: async work such a
  * method starts and leaves running (a timer, an un-awaited promise) is attributed to its caller; and if it one day
  * returns a Promise, that call's later children land under the caller, and the method goes back to the general path.
+ * Takes `n` arguments `a`…`d`, or with `n` = -1 all of them as an array in `a`.
  */
-/** `n` arguments `a`…`d`, or with `n` = -1 all of them as an array in `a`. */
 function callOnFrame(state: TracedMethodState, frame: TraceFrame, span: number, self: unknown, n: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
   const context = frame.context;
   const previous = frame.span;
