@@ -10,8 +10,9 @@ import { OtelSpan } from '../peers/otel-span.decorator.js';
 import { InventoryRepository, OrdersService, PricingService, SERVICE_CLASSES } from './services.js';
 
 /**
- * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel` ·
- * `trace-root` (TraceModule alone, no `@Trace`: its per-request cost)
+ * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel`, and the
+ * diagnostics `trace-root` (TraceModule alone, no `@Trace`: its per-request cost), `trace-root-lean` (the same without
+ * the hung sweeper and the OTel bridge) and `als-nestmw` (the bare ALS context opened by a Nest class middleware).
  */
 const variant = process.argv[2] ?? 'plain';
 /** Requests with `?slow=1` sleep this long in `save()`; only `trace-slow` has a threshold below it. */
