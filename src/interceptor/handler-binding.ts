@@ -37,15 +37,6 @@ function findDescriptor(prototype: object, name: string): PropertyDescriptor | u
   return undefined;
 }
 
-function hasRpcHandlers(metatype: { prototype?: object }): boolean {
-  const prototype = metatype.prototype;
-  if (!prototype) return false;
-  return methodNames(prototype).some((name) => {
-    const fn = findDescriptor(prototype, name)?.value as unknown;
-    return typeof fn === 'function' && Reflect.getMetadata(PATTERN_METADATA, fn) !== undefined;
-  });
-}
-
 /**
  * Puts the trace interceptor first on a gateway or RPC controller class, as `@UseInterceptors` would: it opens the
  * trace before the class's own interceptors and reads the socket's handshake from the execution context, which the
@@ -114,7 +105,13 @@ export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | 
         context.adoptHandler(httpHandlerOrigin(context.origin, context.request as HttpRequestLike | undefined, handlerClass, name), spanName, undefined),
     };
   };
-  const controllerRoot: RootFor = (handlerClass, name, fn) => rpcRoot(handlerClass, name, fn) ?? httpRoot(handlerClass, name, fn);
+  // Controllers with message patterns, seen while their handlers are bound: they get the interceptor too.
+  const rpcControllers = new Set<object>();
+  const controllerRoot: RootFor = (handlerClass, name, fn) => {
+    const rpc = rpcRoot(handlerClass, name, fn);
+    if (rpc) rpcControllers.add(handlerClass);
+    return rpc ?? httpRoot(handlerClass, name, fn);
+  };
   for (const module of modules.values()) {
     const classes: [Iterable<{ metatype: unknown }>, 'provider' | 'controller'][] = [
       [module.providers.values(), 'provider'],
@@ -128,7 +125,7 @@ export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | 
         const metatype = type as { prototype?: object; name: string };
         const isGateway = kind === 'provider' && Reflect.getMetadata(GATEWAY_METADATA, metatype) === true;
         if (isGateway ? bindClass(metatype, wsRoot) : kind === 'controller' && bindClass(metatype, controllerRoot)) bound.push(metatype.name);
-        if (interceptor && (isGateway || (kind === 'controller' && hasRpcHandlers(metatype)))) useInterceptor(metatype, interceptor);
+        if (interceptor && (isGateway || rpcControllers.has(metatype))) useInterceptor(metatype, interceptor);
       }
     }
   }
