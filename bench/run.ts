@@ -55,6 +55,7 @@ const MICRO_ROWS: Array<[string, string]> = [
   ['plain-async', 'plain async method'],
   ['wrapper-async', 'call-through wrapper, async'],
   ['floor-async', 'ALS floor, async (await + 2 × now + push)'],
+  ['then-floor-async', 'lower bound, async: one `then` + 2 × now + push, no context per call'],
   ['trace-async', '`@Trace` async inside a trace'],
   ['trace-async-untraced', '`@Trace` async, no trace'],
   ['otel-async', 'OTel `startActiveSpan`, async'],
@@ -92,6 +93,13 @@ function microSection(micro: MicroResult): void {
   check('OTel `startActiveSpan` / `@Trace` per span, sync', ratio(otelSync), '≥ 10 ×', otelSync >= 10);
   const otelAsync = perSpan('otel-async', 'trace-async', 'plain-async');
   check('OTel `startActiveSpan` / `@Trace` per span, async', ratio(otelAsync), '≥ 10 ×', otelAsync >= 10);
+  // Not a budget: how far under OTel any design that times a native promise could get on this Node, and our floor.
+  const bound = perSpan('otel-async', 'then-floor-async', 'plain-async');
+  const floorBound = perSpan('otel-async', 'floor-async', 'plain-async');
+  out(
+    `Async, per span: OTel costs ${ratio(otelAsync)} what \`@Trace\` costs. The ALS floor above is ${ratio(floorBound)} cheaper than OTel, and the lower bound (one \`then\` and two clock readings, no context) ${ratio(bound)}. On this Node a ≥ 10 × async budget ${bound >= 10 ? 'is reachable in principle' : 'is out of reach for any design that times the promise'}.`,
+  );
+  out();
 }
 
 function httpSection(http: HttpResult, node = process.version): void {

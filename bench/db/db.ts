@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Bench } from 'tinybench';
+import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
@@ -19,16 +19,28 @@ export interface DbResult {
 }
 
 // 16: a round trip here varies 3× with the VM's load; the budget is a median of same-round ratios.
+// Calls per variant per round, interleaved call by call.
 const ROUNDS = Number(process.env.BENCH_DB_ROUNDS ?? 16);
-const CALLS = 50;
+const CALLS = 100;
 const HOST = process.env.BENCH_DB_HOST ?? '127.0.0.1';
 
 class BenchSink implements TraceSink {
   readonly maxSpans = 10_000;
-  last: TraceContext | undefined;
+  /** Spans below the root, over the traces finished since the last reset. */
+  spans = 0;
   opened(): void {}
   finished(context: TraceContext): void {
-    this.last = context;
+    this.spans += context.count - 1;
+  }
+}
+
+/** Fisher–Yates with a fixed-seed generator, so runs are comparable. */
+let seed = 1;
+function shuffle(items: number[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const j = seed % (i + 1);
+    [items[i], items[j]] = [items[j] as number, items[i] as number];
   }
 }
 
@@ -45,52 +57,71 @@ section(async (): Promise<DbResult> => {
   const sink = new BenchSink();
   defaultSink.current = sink;
   const mysqlOptions = { type: 'mariadb' as const, host: HOST, port: 3306, username: 'root', password: '', database: 'test', poolSize: 2 };
-  const bareSource = new DataSource(mysqlOptions);
-  const tracedSource = new DataSource(mysqlOptions);
+  // Two of each, and they swap roles every round: the instrumented one one round, the bare one the next, so a
+  // difference between their connections (seen here: several µs, steady within a run) is not counted as the span's.
+  const sources = [new DataSource(mysqlOptions), new DataSource(mysqlOptions)] as const;
+  const redises = [new Redis({ host: HOST, port: 6379, lazyConnect: false }), new Redis({ host: HOST, port: 6379, lazyConnect: false })] as const;
   const pool = createPool({ host: HOST, port: 3306, user: 'root', database: 'test', connectionLimit: 2 });
-  const bareRedis = new Redis({ host: HOST, port: 6379, lazyConnect: false });
-  const tracedRedis = new Redis({ host: HOST, port: 6379, lazyConnect: false });
+  let bareSource: DataSource = sources[0];
+  let tracedSource: DataSource = sources[1];
+  let bareRedis: Redis = redises[0];
+  let tracedRedis: Redis = redises[1];
   try {
-    await Promise.all([bareSource.initialize(), tracedSource.initialize()]);
+    await Promise.all(sources.map((source) => source.initialize()));
     await bareRedis.set('bench:key', 'value');
-    const uninstall = [instrumentDataSource(tracedSource), instrumentRedis(tracedRedis, { keys: true })];
-    const loop = async (call: () => Promise<unknown>): Promise<void> => {
-      for (let i = 0; i < CALLS; i++) await call();
-    };
-    const tasks: Array<{ name: string; fn: () => Promise<unknown> }> = [
-      { name: 'mysql2 pool.query', fn: () => loop(() => pool.query('SELECT 1')) },
-      { name: 'typeorm query', fn: () => loop(() => bareSource.query('SELECT 1')) },
-      { name: 'typeorm query, in a trace, not instrumented', fn: () => TraceContext.run('batch', () => loop(() => bareSource.query('SELECT 1'))) },
-      { name: 'typeorm query, traced', fn: () => TraceContext.run('batch', () => loop(() => tracedSource.query('SELECT 1'))) },
-      { name: 'ioredis GET', fn: () => loop(() => bareRedis.get('bench:key')) },
-      { name: 'ioredis GET, in a trace, not instrumented', fn: () => TraceContext.run('batch', () => loop(() => bareRedis.get('bench:key'))) },
-      { name: 'ioredis GET, traced', fn: () => TraceContext.run('batch', () => loop(() => tracedRedis.get('bench:key'))) },
+    // Every call is timed on its own and the variants take turns call by call, in a shuffled order, so a slow
+    // stretch of the VM hits all of them alike; a round's value is the median of its calls.
+    type Runner = <T>(fn: () => T) => T;
+    const outside: Runner = (fn) => fn();
+    const tasks: Array<{ name: string; traced: boolean; call: () => Promise<unknown> }> = [
+      { name: 'mysql2 pool.query', traced: false, call: () => pool.query('SELECT 1') },
+      { name: 'typeorm query', traced: false, call: () => bareSource.query('SELECT 1') },
+      { name: 'typeorm query, in a trace, not instrumented', traced: true, call: () => bareSource.query('SELECT 1') },
+      { name: 'typeorm query, traced', traced: true, call: () => tracedSource.query('SELECT 1') },
+      { name: 'ioredis GET', traced: false, call: () => bareRedis.get('bench:key') },
+      { name: 'ioredis GET, in a trace, not instrumented', traced: true, call: () => bareRedis.get('bench:key') },
+      { name: 'ioredis GET, traced', traced: true, call: () => tracedRedis.get('bench:key') },
     ];
     const checks: Record<string, string> = {};
-    for (const task of tasks.filter((t) => t.name.endsWith('traced'))) {
-      sink.last = undefined;
-      await task.fn();
-      checks[task.name] = `${(sink.last as TraceContext | undefined)?.count ?? 0} spans in a batch of ${CALLS} (root included)`;
-    }
     const perRound: Record<string, number[]> = Object.fromEntries(tasks.map((t) => [t.name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      const shift = round % tasks.length;
-      const bench = new Bench({ time: 150, warmupTime: 30, iterations: 3, throws: true });
-      for (const task of [...tasks.slice(shift), ...tasks.slice(0, shift)]) bench.add(task.name, task.fn);
-      await bench.run();
-      for (const task of bench.tasks) {
-        const result = task.result;
-        perRound[task.name]?.push(result.state === 'completed' ? (result.latency.p50 * 1000) / CALLS : Number.NaN);
+    for (let round = -1; round < ROUNDS; round++) {
+      // Round -1 warms up and checks that the traced variants really record one span per call.
+      const calls = round < 0 ? 20 : CALLS;
+      const swap = (round & 1) === 1;
+      [bareSource, tracedSource] = swap ? [sources[1], sources[0]] : sources;
+      [bareRedis, tracedRedis] = swap ? [redises[1], redises[0]] : redises;
+      const uninstall = [instrumentDataSource(tracedSource), instrumentRedis(tracedRedis, { keys: true })];
+      sink.spans = 0;
+      const latencies = tasks.map((): number[] => []);
+      // The variants "in a trace" run each call in a trace of its own, as a request with one query would.
+      const inTrace: Runner = (fn) => TraceContext.run('request', fn);
+      const order = tasks.map((_, index) => index);
+      for (let i = 0; i < calls; i++) {
+        shuffle(order); // so no variant always follows the same one (a Redis call after a MySQL one is slower)
+        for (const index of order) {
+          const task = tasks[index] as (typeof tasks)[number];
+          const run = task.traced ? inTrace : outside;
+          const start = performance.now();
+          await run(task.call);
+          latencies[index]?.push(performance.now() - start);
+        }
       }
+      for (const undo of uninstall) undo();
+      if (round < 0) {
+        const traced = tasks.filter((t) => t.name.endsWith('traced')).length;
+        checks['traced calls'] = `${sink.spans} spans recorded for ${calls * traced} traced calls`;
+        if (sink.spans !== calls * traced) throw new Error(`db: expected ${calls * traced} spans, got ${sink.spans}`);
+        continue;
+      }
+      tasks.forEach((task, index) => perRound[task.name]?.push(median(latencies[index] ?? []) * 1000));
+      progress(`db round ${round + 1}/${ROUNDS}`);
     }
-    for (const undo of uninstall) undo();
     progress('db done');
     const us = Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, median(values)]));
     return { rounds: ROUNDS, us, perRound, checks };
   } finally {
-    bareRedis.disconnect();
-    tracedRedis.disconnect();
+    for (const redis of redises) redis.disconnect();
     await pool.end();
-    await Promise.allSettled([bareSource.destroy(), tracedSource.destroy()]);
+    await Promise.allSettled(sources.map((source) => source.destroy()));
   }
 });

@@ -6,7 +6,7 @@ import type { TraceSink } from '../../src/context/trace-context.js';
 import { pinToCpu, progress, section } from '../lib/child.js';
 import { median } from '../lib/stats.js';
 import { setupOtel } from '../peers/otel-setup.js';
-import { FloorService, OtelSpannedService, PlainService, TracedService, WrappedService, floorStorage } from './subjects.js';
+import { FloorService, OtelSpannedService, PlainService, ThenFloorService, TracedService, WrappedService, floorStorage } from './subjects.js';
 
 /** ns per call per task per round, and the same-round ratios the budgets use. */
 export interface MicroResult {
@@ -48,6 +48,7 @@ section(async (): Promise<MicroResult> => {
   const plain = new PlainService();
   const wrapped = new WrappedService();
   const floor = new FloorService();
+  const thenFloor = new ThenFloorService();
   const traced = new TracedService();
   const spanned = new OtelSpannedService();
   const consume = (value: number): void => {
@@ -83,6 +84,7 @@ section(async (): Promise<MicroResult> => {
     { name: 'plain-async', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => plain.addAsync(i)) },
     { name: 'wrapper-async', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => wrapped.addAsync(i)) },
     { name: 'floor-async', calls: ASYNC_CALLS, fn: () => floorStorage.run({ records: [] }, () => asyncLoop((i) => floor.addAsync(i))) },
+    { name: 'then-floor-async', calls: ASYNC_CALLS, fn: () => floorStorage.run({ records: [] }, () => asyncLoop((i) => thenFloor.addAsync(i))) },
     { name: 'trace-async', calls: ASYNC_CALLS, fn: () => TraceContext.run('batch', () => asyncLoop((i) => traced.addAsync(i))) },
     { name: 'trace-async-untraced', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => traced.addAsync(i)) },
     {

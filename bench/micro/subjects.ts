@@ -100,6 +100,21 @@ function floorAsync(original: Method, name: string): Method {
   };
 }
 
+/**
+ * The least any tracer can do to time a native promise: two clock readings and one `then` on the method's own
+ * promise. No wrapper `async` function, no context per call (so nested calls could not be told apart).
+ */
+function thenFloorAsync(original: Method, name: string): Method {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    const store = floorStorage.getStore();
+    const start = performance.now();
+    return (original.apply(this, args) as Promise<unknown>).then((value) => {
+      store?.records.push({ name, start, end: performance.now() });
+      return value;
+    });
+  };
+}
+
 export class FloorService {
   add(a: number): number {
     return a + 1;
@@ -110,3 +125,10 @@ export class FloorService {
 }
 FloorService.prototype.add = floorSync(FloorService.prototype.add as Method, 'FloorService.add') as FloorService['add'];
 FloorService.prototype.addAsync = floorAsync(FloorService.prototype.addAsync as Method, 'FloorService.addAsync') as FloorService['addAsync'];
+
+export class ThenFloorService {
+  async addAsync(a: number): Promise<number> {
+    return a + 1;
+  }
+}
+ThenFloorService.prototype.addAsync = thenFloorAsync(ThenFloorService.prototype.addAsync as Method, 'ThenFloorService.addAsync') as ThenFloorService['addAsync'];

@@ -38,6 +38,12 @@ export function isNativePromise(result: unknown): result is Promise<unknown> {
 
 function isObservableSafe(result: unknown): result is Observable<unknown> {
   try {
+    if (result instanceof Observable) return true;
+    // Plain objects and arrays, the usual results, are rejected by their prototype: rxjs's duck typing (`lift`,
+    // `subscribe`) looks up properties they do not have, which cost ~0.4 µs per call on Node 20 (see the README's
+    // Performance section). An Observable from another copy of rxjs still passes the duck typing below.
+    const prototype: unknown = Object.getPrototypeOf(result);
+    if (prototype === Object.prototype || prototype === Array.prototype || prototype === null) return false;
     return isObservable(result);
   } catch {
     return false;

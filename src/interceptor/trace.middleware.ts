@@ -9,7 +9,7 @@ import type { HttpRequestLike } from './handler-info.js';
 
 export interface HttpResponseLike {
   statusCode?: number;
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 /** What a request rejected before its handler (by a guard, a pipe, or a middleware after this one) is reported with. */
@@ -45,7 +45,8 @@ export class TraceMiddleware implements NestMiddleware {
       opened.awaitingHandler = true;
       opened.request = request;
       // 'close' follows 'finish' on every response since Node 16, and also comes when the client goes away first.
-      response.once('close', () => endWithResponse(opened, request, response.statusCode ?? 0));
+      // It is emitted once per response, so `on` does: `once` would add a wrapper and a removal per request.
+      response.on('close', () => endWithResponse(opened, request, response.statusCode ?? 0));
     } catch {
       context?.discard();
       return next(); // never let the library break a request: it simply runs untraced

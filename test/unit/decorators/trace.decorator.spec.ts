@@ -176,6 +176,48 @@ describe('@Trace keeps the return type and the error', () => {
     expect(spans[2]).toMatchObject({ name: 'Service.stream', cancelled: true });
   });
 
+  it('times an Observable from another copy of rxjs, and returns plain objects and arrays untouched', async () => {
+    // Not an instance of our rxjs's Observable: recognised by its shape (`lift` and `subscribe`), as rxjs does.
+    class ForeignObservable {
+      constructor(private readonly inner: Observable<number>) {}
+      lift(): never {
+        throw new Error('not used');
+      }
+      subscribe(observer: { next?: (value: number) => void; complete?: () => void }): { unsubscribe(): void } {
+        return this.inner.subscribe(observer);
+      }
+    }
+    class Results {
+      @Trace()
+      foreign(): ForeignObservable {
+        return new ForeignObservable(timer(60).pipe(map(() => 7)));
+      }
+      @Trace()
+      plain(): { subscribe: () => number; lift: () => number } {
+        return plainResult;
+      }
+      @Trace()
+      list(): number[] {
+        return listResult;
+      }
+    }
+    const plainResult = { subscribe: () => 1, lift: () => 2 };
+    const listResult = [1, 2];
+    const results = new Results();
+    let value: number | undefined;
+    await TraceContext.run('root', async () => {
+      expect(results.plain()).toBe(plainResult);
+      expect(results.list()).toBe(listResult);
+      const stream = results.foreign() as unknown as Observable<number>;
+      expect(stream).not.toBeInstanceOf(ForeignObservable); // timed per subscription by a wrapping Observable
+      value = await firstValueFrom(stream);
+    });
+    expect(value).toBe(7);
+    const spans = sink.last().spans;
+    expect(spans.map((s) => s.name)).toEqual(['root', 'Results.plain', 'Results.list', 'Results.foreign']);
+    expect(spans[3]!.durationMs).toBeGreaterThanOrEqual(50);
+  });
+
   it('records nothing outside a trace', async () => {
     service.add(1, 1);
     await service.later({});
