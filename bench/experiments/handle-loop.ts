@@ -1,0 +1,35 @@
+// Profiling helper (not part of `npm run bench`): the HTTP bench's ten service methods, one trace per "request",
+// without HTTP: what the spans cost in the shape of a request (ten methods sharing one wrapper's code) rather than
+// one hot method. `plain` runs the same traces with no `@Trace`.
+//   taskset -c 1 node --cpu-prof bench/dist/bench/experiments/handle-loop.js trace
+import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
+import { Trace } from '../../src/index.js';
+import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
+import { InventoryRepository, OrdersService, PricingService, SERVICE_CLASSES } from '../http/services.js';
+
+const traced = process.argv[2] === 'trace';
+if (traced) {
+  for (const cls of SERVICE_CLASSES) {
+    const prototype = cls.prototype as object;
+    for (const key of Object.getOwnPropertyNames(prototype)) {
+      if (key === 'constructor') continue;
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
+      if (!descriptor || typeof descriptor.value !== 'function') continue;
+      Trace()(prototype, key, descriptor);
+      Object.defineProperty(prototype, key, descriptor);
+    }
+  }
+}
+defaultSink.current = { maxSpans: 1000, opened() {}, finished() {} };
+const orders = new OrdersService(new InventoryRepository(), new PricingService());
+const N = 20000;
+async function main(): Promise<void> {
+  for (let round = 0; round < 8; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) await TraceContext.run('req', () => orders.handle(i, 0));
+    const us = ((performance.now() - t0) * 1000) / N;
+    if (round >= 3) console.log(process.version, traced ? 'trace' : 'plain', us.toFixed(2), 'µs per request');
+  }
+}
+void main();
