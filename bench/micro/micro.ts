@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bench } from 'tinybench';
 import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
@@ -19,6 +20,8 @@ export interface MicroResult {
   ns: Record<string, number>;
   /** Checks that the measured spans were really recorded (not dropped). */
   checks: Record<string, string>;
+  /** The budgets' combinations, from batches run back to back (see `pairedCycles`): median and quartiles over cycles. */
+  paired: { cycles: number; values: Record<string, { median: number; low: number; high: number }> };
 }
 
 const ROUNDS = Number(process.env.BENCH_MICRO_ROUNDS ?? 10);
@@ -38,6 +41,68 @@ class BenchSink implements TraceSink {
 }
 
 let blackhole = 0;
+
+const CYCLES = Number(process.env.BENCH_MICRO_CYCLES ?? 300);
+
+/**
+ * The budgets compare two variants, and this VM runs at one of two speeds that can change within a tinybench round
+ * (1.7 s): a ratio of round medians then mixes a fast stretch of one variant with a slow one of the other. Here each
+ * cycle runs one batch of every variant a budget needs, back to back in a shuffled order (a cycle takes ~1–4 ms), and
+ * each budget's combination is computed within the cycle; the result is the median over cycles.
+ */
+async function pairedCycles(tasks: ReadonlyArray<{ name: string; calls: number; fn: () => unknown }>, exporter: { reset(): void }): Promise<MicroResult['paired']> {
+  const groups = [
+    ['plain', 'floor', 'trace', 'trace-untraced', 'otel'],
+    ['plain-async', 'floor-async', 'then-floor-async', 'trace-async', 'otel-async'],
+  ];
+  const byName = new Map(tasks.map((task) => [task.name, task]));
+  const series: Record<string, number[]> = {};
+  const push = (key: string, value: number): void => {
+    (series[key] ??= []).push(value);
+  };
+  for (let cycle = 0; cycle < CYCLES; cycle++) {
+    const t: Record<string, number> = {};
+    for (const group of groups) {
+      const order = shuffled(group, cycle);
+      for (const name of order) {
+        const task = byName.get(name);
+        if (!task) continue;
+        const start = performance.now();
+        await task.fn();
+        t[name] = ((performance.now() - start) * 1e6) / task.calls;
+      }
+    }
+    const at = (name: string): number => t[name] ?? Number.NaN;
+    for (const name of Object.keys(t)) push(`ns:${name}`, at(name));
+    push('sync', at('trace') / at('floor'));
+    push('async', at('trace-async') / at('floor-async'));
+    push('untraced', at('trace-untraced') - at('plain'));
+    push('otelSync', (at('otel') - at('plain')) / (at('trace') - at('plain')));
+    push('otelAsync', (at('otel-async') - at('plain-async')) / (at('trace-async') - at('plain-async')));
+    push('otelAsyncFloor', (at('otel-async') - at('plain-async')) / (at('floor-async') - at('plain-async')));
+    push('otelAsyncBound', (at('otel-async') - at('plain-async')) / (at('then-floor-async') - at('plain-async')));
+    if (cycle % 20 === 19) {
+      exporter.reset();
+      await sleep(20); // lets the BatchSpanProcessor export
+    }
+  }
+  const values = Object.fromEntries(
+    Object.entries(series).map(([key, list]) => {
+      const sorted = list.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+      const quantile = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+      return [key, { median: median(sorted), low: quantile(0.25), high: quantile(0.75) }];
+    }),
+  );
+  progress(`micro paired cycles: ${CYCLES}`);
+  return { cycles: CYCLES, values };
+}
+
+/** The same items in an order that changes from cycle to cycle (a rotation, reversed every other cycle). */
+function shuffled(items: readonly string[], cycle: number): string[] {
+  const shift = cycle % items.length;
+  const rotated = [...items.slice(shift), ...items.slice(0, shift)];
+  return cycle % 2 === 0 ? rotated : rotated.reverse();
+}
 
 section(async (): Promise<MicroResult> => {
   // One CPU for the whole run: a migration between the VM's CPUs shows up as a different speed.
@@ -158,6 +223,7 @@ section(async (): Promise<MicroResult> => {
     progress(`micro round ${round + 1}/${ROUNDS}`);
   }
   const ns = Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, median(values)]));
+  const paired = await pairedCycles(tasks, exporter);
   if (blackhole === 42) progress('');
-  return { rounds: ROUNDS, pinned, perRound, ns, checks };
+  return { rounds: ROUNDS, pinned, perRound, ns, checks, paired };
 });
