@@ -14,7 +14,40 @@ defaultSink.current = { maxSpans: 100_000, opened() {}, finished() {} };
 const which = process.argv[2] ?? 'redis';
 const traced = process.argv[3] === 'trace' || process.argv[3] === 'outside';
 const outside = process.argv[3] === 'outside';
+/**
+ * `ab`: two clients (or DataSources) in one process, one instrumented; batches of `C` concurrent calls (each in a trace
+ * of its own) alternate between them; prints the median per-call time of each. With C = 1 this is the sequential
+ * ping-pong of `npm run bench`; with C = 16 the process is busy all the time, so the per-call time is its CPU.
+ */
+async function ab(): Promise<void> {
+  const concurrency = Number(process.env.C ?? 1);
+  const redises = [new Redis({ host: '127.0.0.1', port: 6379 }), new Redis({ host: '127.0.0.1', port: 6379 })];
+  const options = { type: 'mariadb' as const, host: '127.0.0.1', port: 3306, username: 'root', password: '', database: 'test', poolSize: 4 };
+  const sources = [new DataSource(options), new DataSource(options)];
+  await Promise.all(sources.map((source) => source.initialize()));
+  const times: [number[], number[]] = [[], []];
+  for (let round = 0; round < 20; round++) {
+    const tracedIndex = round & 1; // the two swap roles every round
+    const undo = [instrumentRedis(redises[tracedIndex] as object, { keys: true }), instrumentDataSource(sources[tracedIndex] as object)];
+    for (let batch = 0; batch < 200; batch++) {
+      for (const index of batch & 1 ? [0, 1] : [1, 0]) {
+        const call = which === 'redis' ? () => (redises[index] as Redis).get('bench:key') : () => (sources[index] as DataSource).query('SELECT 1');
+        const start = performance.now();
+        if (concurrency === 1 && process.env.DIRECT) await TraceContext.run('request', call);
+        else await Promise.all(Array.from({ length: concurrency }, () => TraceContext.run('request', call)));
+        if (round >= 2) times[index === tracedIndex ? 1 : 0].push(((performance.now() - start) * 1000) / concurrency);
+      }
+    }
+    for (const u of undo) u();
+  }
+  const med = (list: number[]): number => [...list].sort((a, b) => a - b)[list.length >> 1] ?? Number.NaN;
+  console.log(`${which} C=${concurrency}: not instrumented ${med(times[0]).toFixed(2)} µs, traced ${med(times[1]).toFixed(2)} µs per call, ratio ${(med(times[1]) / med(times[0])).toFixed(3)}`);
+  for (const redis of redises) redis.disconnect();
+  await Promise.all(sources.map((source) => source.destroy()));
+}
+
 async function main(): Promise<void> {
+  if (process.argv[3] === 'ab') return ab();
   const redis = new Redis({ host: '127.0.0.1', port: 6379 });
   const source = new DataSource({ type: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', password: '', database: 'test', poolSize: 2 });
   await source.initialize();
