@@ -28,7 +28,10 @@ async function ab(): Promise<void> {
   const times: [number[], number[]] = [[], []];
   for (let round = 0; round < 20; round++) {
     const tracedIndex = round & 1; // the two swap roles every round
-    const undo = [instrumentRedis(redises[tracedIndex] as object, { keys: true }), instrumentDataSource(sources[tracedIndex] as object)];
+    const undo =
+      process.env.OWNPROPS === '1'
+        ? [ownProps(sources[tracedIndex] as DataSource)]
+        : [instrumentRedis(redises[tracedIndex] as object, { keys: true }), instrumentDataSource(sources[tracedIndex] as object)];
     for (let batch = 0; batch < 200; batch++) {
       for (const index of batch & 1 ? [0, 1] : [1, 0]) {
         const call = which === 'redis' ? () => (redises[index] as Redis).get('bench:key') : () => (sources[index] as DataSource).query('SELECT 1');
@@ -44,6 +47,42 @@ async function ab(): Promise<void> {
   console.log(`${which} C=${concurrency}: not instrumented ${med(times[0]).toFixed(2)} µs, traced ${med(times[1]).toFixed(2)} µs per call, ratio ${(med(times[1]) / med(times[0])).toFixed(3)}`);
   for (const redis of redises) redis.disconnect();
   await Promise.all(sources.map((source) => source.destroy()));
+}
+
+/** `OWNPROPS=1`: no tracing, only five pass-through own methods put on every query runner (what instrumentRunner does). */
+function ownProps(source: DataSource): () => void {
+  const driver = source.driver as unknown as { createQueryRunner: (...a: unknown[]) => Record<string, unknown> };
+  const create = driver.createQueryRunner;
+  let derived: object | undefined;
+  driver.createQueryRunner = function (this: unknown, ...a: unknown[]) {
+    const runner = create.apply(this, a);
+    if (process.env.SETPROTO === '1') {
+      // One prototype per source with the five pass-through wrappers, put under each runner.
+      if (derived === undefined) {
+        const base = Object.getPrototypeOf(runner) as Record<string, (...x: unknown[]) => unknown>;
+        const proto = Object.create(base) as Record<string, unknown>;
+        for (const key of ['query', 'stream', 'startTransaction', 'commitTransaction', 'rollbackTransaction']) {
+          const original = base[key] as (...x: unknown[]) => unknown;
+          proto[key] = function (this: unknown, ...x: unknown[]) {
+            return original.apply(this, x);
+          };
+        }
+        derived = proto;
+      }
+      Object.setPrototypeOf(runner, derived);
+      return runner;
+    }
+    for (const key of ['query', 'stream', 'startTransaction', 'commitTransaction', 'rollbackTransaction']) {
+      const original = runner[key] as (...x: unknown[]) => unknown;
+      runner[key] = function (this: unknown, ...x: unknown[]) {
+        return original.apply(this, x);
+      };
+    }
+    return runner;
+  };
+  return () => {
+    driver.createQueryRunner = create;
+  };
 }
 
 async function main(): Promise<void> {

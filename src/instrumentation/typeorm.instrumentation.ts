@@ -34,6 +34,7 @@ interface QueryRunnerLike {
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 type RunnerMethod = 'query' | 'stream' | 'startTransaction' | 'commitTransaction' | 'rollbackTransaction';
+const RUNNER_METHODS: readonly RunnerMethod[] = ['query', 'stream', 'startTransaction', 'commitTransaction', 'rollbackTransaction'];
 
 const installations = new WeakMap<object, unknown>();
 
@@ -41,11 +42,14 @@ const installations = new WeakMap<object, unknown>();
  * Records every SQL statement a TypeORM DataSource on mysql2 (`type: 'mysql' | 'mariadb'`) runs inside a trace as a
  * child span of the traced call that issued it; other drivers are left alone (returns a no-op).
  *
- * Hooks this one instance only: its driver's `createQueryRunner` (every repository call, query builder, raw
- * `query()`, entity manager and transaction goes through a query runner it creates), each runner's `query` /
- * `stream` / `startTransaction` / `commitTransaction` / `rollbackTransaction`, and `dataSource.manager.transaction`
- * so that code run inside a transaction callback nests under its `transaction` span. Query runners created before
- * this call are not recorded. Installing twice on one DataSource is counted, not doubled.
+ * Records this one instance only: its driver's `createQueryRunner` is wrapped (every repository call, query builder,
+ * raw `query()`, entity manager and transaction goes through a query runner it creates), and so is
+ * `dataSource.manager.transaction`, so that code run inside a transaction callback nests under its `transaction`
+ * span. The runners' `query` / `stream` / `startTransaction` / `commitTransaction` / `rollbackTransaction` are wrapped
+ * once on their class's prototype, shared by every DataSource of that class; each call looks up whether its runner's
+ * driver is instrumented. (TypeORM makes a runner per `query()`: putting five methods on each new runner cost ~1 % of
+ * a local `SELECT 1`.) A runner whose own property replaced one of those methods is not recorded by that method.
+ * Installing twice on one DataSource is counted, not doubled.
  *
  * @returns a function that removes the instrumentation again (idempotent).
  */
@@ -57,14 +61,25 @@ export function instrumentDataSource(dataSource: object): () => void {
   return installOnce(installations, dataSource, () => install(driver, manager));
 }
 
+/** Whether a driver's runners are recorded (set while `instrumentDataSource` is installed on its DataSource). */
+const driverStates = new WeakMap<object, { active: boolean }>();
+
+/** A runner prototype with our wrappers on it, and how many installations use it. */
+interface PrototypePatch {
+  users: number;
+  restore: Uninstall;
+}
+const patches = new WeakMap<object, PrototypePatch>();
+
 function install(driver: object, manager: unknown): Uninstall {
   const state = { active: true };
-  const runnerWrappers = createRunnerWrappers(state);
+  driverStates.set(driver, state);
+  const prototypes = new Set<object>();
   const restores = [
     wrapMethod<AnyMethod>(driver, 'createQueryRunner', (original) =>
       function createQueryRunner(this: unknown, ...args: unknown[]): unknown {
         const runner = original.apply(this, args);
-        if (state.active) instrumentRunner(runner, runnerWrappers);
+        if (state.active) usePrototypeOf(runner, prototypes);
         return runner;
       },
     ),
@@ -74,10 +89,44 @@ function install(driver: object, manager: unknown): Uninstall {
     restores.push(wrapMethod<AnyMethod>(manager, 'transaction', (original) => transactionWrapper(original, state)));
   }
   return () => {
-    // Runners created meanwhile keep their wrappers, which now pass straight through.
+    // Runners created meanwhile pass straight through from now on (their driver is no longer listed).
     state.active = false;
+    if (driverStates.get(driver) === state) driverStates.delete(driver);
     for (const restore of restores) restore();
+    for (const prototype of prototypes) {
+      const patch = patches.get(prototype);
+      if (patch !== undefined && --patch.users === 0) {
+        patches.delete(prototype);
+        patch.restore();
+      }
+    }
   };
+}
+
+/** Puts the wrappers on the runner's prototype, once per prototype (counted per installation that uses it). */
+function usePrototypeOf(runner: unknown, prototypes: Set<object>): void {
+  if (runner === null || typeof runner !== 'object') return;
+  const prototype = Object.getPrototypeOf(runner) as object | null;
+  if (prototype === null || prototype === Object.prototype || prototypes.has(prototype)) return;
+  prototypes.add(prototype);
+  const patch = patches.get(prototype);
+  if (patch !== undefined) {
+    patch.users++;
+    return;
+  }
+  const restores: Uninstall[] = [];
+  for (const key of RUNNER_METHODS) {
+    if (typeof (prototype as Record<string, unknown>)[key] !== 'function') continue;
+    restores.push(wrapMethod<AnyMethod>(prototype, key, (original) => runnerWrapper(key, original)));
+  }
+  patches.set(prototype, { users: 1, restore: () => restores.forEach((restore) => restore()) });
+}
+
+/** The installation state of the runner's driver, when it is instrumented and active. */
+function stateOf(runner: unknown): { active: boolean } | undefined {
+  const driver = (runner as { driver?: unknown } | null | undefined)?.driver;
+  const state = typeof driver === 'object' && driver !== null ? driverStates.get(driver) : undefined;
+  return state?.active === true ? state : undefined;
 }
 
 /** Opens the span of one statement sent by `runner` inside a trace; `undefined` outside a trace or past maxSpans. */
@@ -92,112 +141,97 @@ function openStatement(runner: unknown, sql: unknown): { context: TraceContext; 
   return { context, span, info };
 }
 
-/**
- * Query runners are created per operation, so their wrappers are made once per installation and shared: each calls
- * the method of the runner's prototype (where TypeORM defines it) with the runner as `this`.
- */
-function createRunnerWrappers(state: { active: boolean }): Record<RunnerMethod, AnyMethod> {
-  return {
-    query: function query(this: unknown, ...args: unknown[]): unknown {
-      const original = prototypeMethod(this, 'query');
-      const statement = state.active ? openStatement(this, args[0]) : undefined;
-      if (statement === undefined) return original.apply(this, args);
-      const { context, span, info } = statement;
-      let result: unknown;
-      try {
-        result = original.apply(this, args);
-      } catch (error) {
-        failStatement(context, span, info, error);
-        throw error;
-      }
-      return Promise.resolve(result).then(
-        (value: unknown) => {
-          const rows = rowsOf(value);
-          if (rows !== undefined) info.rows = rows;
-          context.endSpan(span, false);
-          return value;
-        },
-        (error: unknown) => {
+/** The wrapper put on a runner prototype in place of `original`; runners of drivers not instrumented pass through. */
+function runnerWrapper(key: RunnerMethod, original: AnyMethod): AnyMethod {
+  switch (key) {
+    case 'query':
+      return function query(this: unknown, ...args: unknown[]): unknown {
+        const statement = stateOf(this) !== undefined ? openStatement(this, args[0]) : undefined;
+        if (statement === undefined) return original.apply(this, args);
+        const { context, span, info } = statement;
+        let result: unknown;
+        try {
+          result = original.apply(this, args);
+        } catch (error) {
           failStatement(context, span, info, error);
           throw error;
-        },
-      );
-    },
+        }
+        return Promise.resolve(result).then(
+          (value: unknown) => {
+            const rows = rowsOf(value);
+            if (rows !== undefined) info.rows = rows;
+            context.endSpan(span, false);
+            return value;
+          },
+          (error: unknown) => {
+            failStatement(context, span, info, error);
+            throw error;
+          },
+        );
+      };
 
     // `stream(sql, parameters, onEnd, onError)`: the span lasts until mysql2 ends or fails the query.
-    stream: function stream(this: unknown, ...args: unknown[]): unknown {
-      const original = prototypeMethod(this, 'stream');
-      const statement = state.active ? openStatement(this, args[0]) : undefined;
-      if (statement === undefined) return original.apply(this, args);
-      const { context, span, info } = statement;
-      const onEnd = args[2];
-      const onError = args[3];
-      // TypeORM attaches these to the mysql2 Query (an emitter that already has an `error` listener forwarding to the
-      // stream), so adding ours changes nothing for the caller. `end` follows `error`; the first end wins.
-      args[2] = function (this: unknown, ...endArgs: unknown[]): unknown {
-        context.endSpan(span, false);
-        return typeof onEnd === 'function' ? (onEnd as AnyMethod).apply(this, endArgs) : undefined;
+    case 'stream':
+      return function stream(this: unknown, ...args: unknown[]): unknown {
+        const statement = stateOf(this) !== undefined ? openStatement(this, args[0]) : undefined;
+        if (statement === undefined) return original.apply(this, args);
+        const { context, span, info } = statement;
+        const onEnd = args[2];
+        const onError = args[3];
+        // TypeORM attaches these to the mysql2 Query (an emitter that already has an `error` listener forwarding to the
+        // stream), so adding ours changes nothing for the caller. `end` follows `error`; the first end wins.
+        args[2] = function (this: unknown, ...endArgs: unknown[]): unknown {
+          context.endSpan(span, false);
+          return typeof onEnd === 'function' ? (onEnd as AnyMethod).apply(this, endArgs) : undefined;
+        };
+        args[3] = function (this: unknown, ...errorArgs: unknown[]): unknown {
+          failStatement(context, span, info, errorArgs[0]);
+          return typeof onError === 'function' ? (onError as AnyMethod).apply(this, errorArgs) : undefined;
+        };
+        let result: unknown;
+        try {
+          result = original.apply(this, args);
+        } catch (error) {
+          failStatement(context, span, info, error);
+          throw error;
+        }
+        return Promise.resolve(result).then(undefined, (error: unknown) => {
+          failStatement(context, span, info, error);
+          throw error;
+        });
       };
-      args[3] = function (this: unknown, ...errorArgs: unknown[]): unknown {
-        failStatement(context, span, info, errorArgs[0]);
-        return typeof onError === 'function' ? (onError as AnyMethod).apply(this, errorArgs) : undefined;
+
+    case 'startTransaction':
+      return async function startTransaction(this: unknown, ...args: unknown[]): Promise<unknown> {
+        const runner = this as QueryRunnerLike;
+        const frame = traceStorage.getStore();
+        // Inside `manager.transaction` the span exists already (the current frame); nested calls are savepoints.
+        if (frame === undefined || stateOf(this) === undefined || runner[RUNNER_TRANSACTION] !== undefined || isTransactionFrame(frame)) {
+          return original.apply(this, args);
+        }
+        const context = frame.context;
+        const span = context.openSpan(TRANSACTION_SPAN, frame.span);
+        if (span < 0) return original.apply(this, args);
+        runner[RUNNER_TRANSACTION] = { context, span, parent: frame.span };
+        try {
+          return await original.apply(this, args);
+        } catch (error) {
+          runner[RUNNER_TRANSACTION] = undefined;
+          context.endSpan(span, true, error);
+          throw error;
+        }
       };
-      let result: unknown;
-      try {
-        result = original.apply(this, args);
-      } catch (error) {
-        failStatement(context, span, info, error);
-        throw error;
-      }
-      return Promise.resolve(result).then(undefined, (error: unknown) => {
-        failStatement(context, span, info, error);
-        throw error;
-      });
-    },
 
-    startTransaction: async function startTransaction(this: unknown, ...args: unknown[]): Promise<unknown> {
-      const runner = this as QueryRunnerLike;
-      const original = prototypeMethod(this, 'startTransaction');
-      const frame = traceStorage.getStore();
-      // Inside `manager.transaction` the span exists already (the current frame); nested calls are savepoints.
-      if (frame === undefined || !state.active || runner[RUNNER_TRANSACTION] !== undefined || isTransactionFrame(frame)) {
-        return original.apply(this, args);
-      }
-      const context = frame.context;
-      const span = context.openSpan(TRANSACTION_SPAN, frame.span);
-      if (span < 0) return original.apply(this, args);
-      runner[RUNNER_TRANSACTION] = { context, span, parent: frame.span };
-      try {
-        return await original.apply(this, args);
-      } catch (error) {
-        runner[RUNNER_TRANSACTION] = undefined;
-        context.endSpan(span, true, error);
-        throw error;
-      }
-    },
+    case 'commitTransaction':
+      return function commitTransaction(this: unknown, ...args: unknown[]): unknown {
+        return endRunnerTransaction(this as QueryRunnerLike, original, args, false);
+      };
 
-    commitTransaction: function commitTransaction(this: unknown, ...args: unknown[]): unknown {
-      return endRunnerTransaction(this as QueryRunnerLike, prototypeMethod(this, 'commitTransaction'), args, false);
-    },
-
-    rollbackTransaction: function rollbackTransaction(this: unknown, ...args: unknown[]): unknown {
-      return endRunnerTransaction(this as QueryRunnerLike, prototypeMethod(this, 'rollbackTransaction'), args, true);
-    },
-  };
-}
-
-function instrumentRunner(runner: unknown, wrappers: Record<RunnerMethod, AnyMethod>): void {
-  if (runner === null || typeof runner !== 'object') return;
-  const target = runner as Record<string, unknown>;
-  for (const key of Object.keys(wrappers) as RunnerMethod[]) {
-    // An own property means someone replaced the method on this runner: we cannot chain to it safely.
-    if (typeof target[key] === 'function' && !Object.prototype.hasOwnProperty.call(target, key)) target[key] = wrappers[key];
+    case 'rollbackTransaction':
+      return function rollbackTransaction(this: unknown, ...args: unknown[]): unknown {
+        return endRunnerTransaction(this as QueryRunnerLike, original, args, true);
+      };
   }
-}
-
-/** The method as the runner's class defines it (the runners carry our wrapper as an own property). */
-function prototypeMethod(runner: unknown, key: RunnerMethod): AnyMethod {
-  return (Object.getPrototypeOf(runner) as Record<RunnerMethod, AnyMethod>)[key];
 }
 
 async function endRunnerTransaction(runner: QueryRunnerLike, original: AnyMethod, args: unknown[], rollback: boolean): Promise<unknown> {

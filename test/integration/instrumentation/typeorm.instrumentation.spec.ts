@@ -296,6 +296,8 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
         expect(typeof prototype[method]).toBe('function');
       }
       expect(Object.prototype.hasOwnProperty.call(driver, 'createQueryRunner')).toBe(true);
+      // The runner wrappers (on the runner class's prototype) find the installation through the runner's driver.
+      expect((runner as unknown as { driver?: unknown }).driver).toBe(dataSource.driver);
       // startTransaction / commit / rollback send their SQL through `this.query` (TypeORM 0.3 and 1.x).
       const sent: unknown[] = [];
       const query = prototype.query as (this: unknown, sql: string) => Promise<unknown>;
@@ -338,6 +340,36 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
       await runner.release();
     } finally {
       await own.destroy();
+    }
+  });
+
+  it('two DataSources share the runner prototype: each is recorded while installed, and not after its uninstall', async () => {
+    const first = new DataSource({ type: 'mysql', url: MYSQL_URL, entities: [Room] });
+    const second = new DataSource({ type: 'mysql', url: MYSQL_URL, entities: [Room] });
+    await Promise.all([first.initialize(), second.initialize()]);
+    const prototype = Object.getPrototypeOf(first.createQueryRunner()) as Record<string, unknown>;
+    // This suite's own DataSource is instrumented too, so the prototype may carry the wrappers already.
+    const before = prototype.query;
+    try {
+      const undoFirst = instrumentDataSource(first);
+      const undoSecond = instrumentDataSource(second);
+      const both = await traced(sink, 'both', async () => {
+        await first.query('SELECT 1');
+        await second.query('SELECT 2');
+      });
+      expect(tree(both.record)).toEqual(['both', '  mysql SELECT', '  mysql SELECT']);
+      undoFirst();
+      const one = await traced(sink, 'second only', async () => {
+        await first.query('SELECT 1');
+        await second.query('SELECT 2');
+      });
+      expect(one.record.spans.map((span) => span.statement ?? span.name)).toEqual(['second only', 'SELECT ?']);
+      undoSecond();
+      expect(prototype.query).toBe(before);
+      const none = await traced(sink, 'none', () => second.query('SELECT 2'));
+      expect(tree(none.record)).toEqual(['none']);
+    } finally {
+      await Promise.all([first.destroy(), second.destroy()]);
     }
   });
 

@@ -12,7 +12,10 @@ type Callback = (...args: unknown[]) => unknown;
 class FakeRunner {
   isTransactionActive = false;
   transactionDepth = 0;
-  constructor(private readonly answer: (sql: string) => unknown) {}
+  constructor(
+    private readonly answer: (sql: string) => unknown,
+    readonly driver: object,
+  ) {}
   async query(sql: string): Promise<unknown> {
     await Promise.resolve();
     const answer = this.answer(sql);
@@ -44,7 +47,7 @@ class FakeRunner {
 class FakeDriver {
   constructor(private readonly answer: (sql: string) => unknown) {}
   createQueryRunner(): FakeRunner {
-    return new FakeRunner(this.answer);
+    return new FakeRunner(this.answer, this);
   }
 }
 
@@ -155,6 +158,34 @@ describe('instrumentation without servers', () => {
       } finally {
         undo();
       }
+    });
+
+    it('wraps the runner prototype once for all DataSources, and puts the original back when the last one uninstalls', async () => {
+      const original = FakeRunner.prototype.query;
+      const first = fakeDataSource(() => [{ n: 1 }]);
+      const second = fakeDataSource(() => [{ n: 2 }]);
+      const undoFirst = instrumentDataSource(first);
+      const undoSecond = instrumentDataSource(second);
+      const runner = first.driver.createQueryRunner();
+      expect(FakeRunner.prototype.query).not.toBe(original);
+      expect(Object.prototype.hasOwnProperty.call(runner, 'query')).toBe(false); // nothing put on the runner itself
+      await TraceContext.run('both', async () => {
+        await runner.query('SELECT 1');
+        await second.driver.createQueryRunner().query('SELECT 2');
+      });
+      expect(lastTrace().count).toBe(3);
+      undoFirst();
+      expect(FakeRunner.prototype.query).not.toBe(original);
+      await TraceContext.run('second only', async () => {
+        await runner.query('SELECT 1'); // a runner of the uninstalled DataSource passes through
+        await second.driver.createQueryRunner().query('SELECT 2');
+      });
+      expect(lastTrace().count).toBe(2);
+      undoSecond();
+      expect(FakeRunner.prototype.query).toBe(original);
+      expect(FakeRunner.prototype.startTransaction).not.toBe(undefined);
+      await TraceContext.run('none', () => first.driver.createQueryRunner().query('SELECT 1'));
+      expect(lastTrace().count).toBe(1);
     });
 
     it('beyond maxSpans nothing is recorded, the statement still runs and is counted as dropped', async () => {
