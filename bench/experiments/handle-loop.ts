@@ -6,21 +6,10 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Trace } from '../../src/index.js';
 import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
-import { InventoryRepository, OrdersService, PricingService, SERVICE_CLASSES } from '../http/services.js';
+import { InventoryRepository, OrdersService, PricingService, decorateServices } from '../http/services.js';
 
 const traced = process.argv[2] === 'trace';
-if (traced) {
-  for (const cls of SERVICE_CLASSES) {
-    const prototype = cls.prototype as object;
-    for (const key of Object.getOwnPropertyNames(prototype)) {
-      if (key === 'constructor') continue;
-      const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
-      if (!descriptor || typeof descriptor.value !== 'function') continue;
-      Trace()(prototype, key, descriptor);
-      Object.defineProperty(prototype, key, descriptor);
-    }
-  }
-}
+if (traced) decorateServices((target, key, descriptor) => Trace()(target, key, descriptor));
 defaultSink.current = { maxSpans: 1000, opened() {}, finished() {} };
 const orders = new OrdersService(new InventoryRepository(), new PricingService());
 const N = 20000;

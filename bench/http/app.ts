@@ -7,7 +7,7 @@ import { Observable } from 'rxjs';
 import { Trace, TraceModule } from '../../src/index.js';
 import { setupOtel } from '../peers/otel-setup.js';
 import { OtelSpan } from '../peers/otel-span.decorator.js';
-import { InventoryRepository, OrdersService, PricingService, SERVICE_CLASSES } from './services.js';
+import { InventoryRepository, OrdersService, PricingService, decorateServices } from './services.js';
 
 /**
  * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel`, and the
@@ -71,19 +71,6 @@ function otelVariant(): Provider[] {
     }
   }
   return [{ provide: APP_INTERCEPTOR, useClass: OtelInterceptor }];
-}
-
-function decorateServices(decorate: (target: object, key: string, descriptor: PropertyDescriptor) => void): void {
-  for (const cls of SERVICE_CLASSES) {
-    const prototype = cls.prototype as object;
-    for (const key of Object.getOwnPropertyNames(prototype)) {
-      if (key === 'constructor') continue;
-      const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
-      if (!descriptor || typeof descriptor.value !== 'function') continue;
-      decorate(prototype, key, descriptor);
-      Object.defineProperty(prototype, key, descriptor);
-    }
-  }
 }
 
 function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {

@@ -58,3 +58,17 @@ export class OrdersService {
 
 /** Every service class of the app and the methods a variant decorates (10 per request). */
 export const SERVICE_CLASSES = [OrdersService, InventoryRepository, PricingService] as const;
+
+/** Applies a method decorator to every method of the service classes (`@Trace()` or the OTel-style `@Span()`). */
+export function decorateServices(decorate: (target: object, key: string, descriptor: PropertyDescriptor) => void): void {
+  for (const cls of SERVICE_CLASSES) {
+    const prototype = cls.prototype as object;
+    for (const key of Object.getOwnPropertyNames(prototype)) {
+      if (key === 'constructor') continue;
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
+      if (!descriptor || typeof descriptor.value !== 'function') continue;
+      decorate(prototype, key, descriptor);
+      Object.defineProperty(prototype, key, descriptor);
+    }
+  }
+}

@@ -129,8 +129,18 @@ function stateOf(runner: unknown): { active: boolean } | undefined {
   return state?.active === true ? state : undefined;
 }
 
-/** Opens the span of one statement sent by `runner` inside a trace; `undefined` outside a trace or past maxSpans. */
-function openStatement(runner: unknown, sql: unknown): { context: TraceContext; span: number; info: DbSpanInfo } | undefined {
+interface OpenStatement {
+  context: TraceContext;
+  span: number;
+  info: DbSpanInfo;
+}
+
+/**
+ * Opens the span of one statement sent by `runner` inside a trace; `undefined` when its driver is not instrumented,
+ * outside a trace or past maxSpans.
+ */
+function openStatement(runner: unknown, sql: unknown): OpenStatement | undefined {
+  if (stateOf(runner) === undefined) return undefined;
   const frame = traceStorage.getStore();
   if (frame === undefined) return undefined;
   const context = frame.context;
@@ -141,22 +151,25 @@ function openStatement(runner: unknown, sql: unknown): { context: TraceContext; 
   return { context, span, info };
 }
 
+/** Calls the runner's own method; a synchronous throw fails the statement's span and is rethrown as it is. */
+function sendStatement(original: AnyMethod, runner: unknown, args: unknown[], statement: OpenStatement): unknown {
+  try {
+    return original.apply(runner, args);
+  } catch (error) {
+    failStatement(statement.context, statement.span, statement.info, error);
+    throw error;
+  }
+}
+
 /** The wrapper put on a runner prototype in place of `original`; runners of drivers not instrumented pass through. */
 function runnerWrapper(key: RunnerMethod, original: AnyMethod): AnyMethod {
   switch (key) {
     case 'query':
       return function query(this: unknown, ...args: unknown[]): unknown {
-        const statement = stateOf(this) !== undefined ? openStatement(this, args[0]) : undefined;
+        const statement = openStatement(this, args[0]);
         if (statement === undefined) return original.apply(this, args);
         const { context, span, info } = statement;
-        let result: unknown;
-        try {
-          result = original.apply(this, args);
-        } catch (error) {
-          failStatement(context, span, info, error);
-          throw error;
-        }
-        return Promise.resolve(result).then(
+        return Promise.resolve(sendStatement(original, this, args, statement)).then(
           (value: unknown) => {
             const rows = rowsOf(value);
             if (rows !== undefined) info.rows = rows;
@@ -173,7 +186,7 @@ function runnerWrapper(key: RunnerMethod, original: AnyMethod): AnyMethod {
     // `stream(sql, parameters, onEnd, onError)`: the span lasts until mysql2 ends or fails the query.
     case 'stream':
       return function stream(this: unknown, ...args: unknown[]): unknown {
-        const statement = stateOf(this) !== undefined ? openStatement(this, args[0]) : undefined;
+        const statement = openStatement(this, args[0]);
         if (statement === undefined) return original.apply(this, args);
         const { context, span, info } = statement;
         const onEnd = args[2];
@@ -188,14 +201,7 @@ function runnerWrapper(key: RunnerMethod, original: AnyMethod): AnyMethod {
           failStatement(context, span, info, errorArgs[0]);
           return typeof onError === 'function' ? (onError as AnyMethod).apply(this, errorArgs) : undefined;
         };
-        let result: unknown;
-        try {
-          result = original.apply(this, args);
-        } catch (error) {
-          failStatement(context, span, info, error);
-          throw error;
-        }
-        return Promise.resolve(result).then(undefined, (error: unknown) => {
+        return Promise.resolve(sendStatement(original, this, args, statement)).then(undefined, (error: unknown) => {
           failStatement(context, span, info, error);
           throw error;
         });
