@@ -70,6 +70,8 @@ interface PrototypePatch {
   restore: Uninstall;
 }
 const patches = new WeakMap<object, PrototypePatch>();
+/** Every wrapper put on a runner prototype. */
+const runnerWrappers = new WeakSet<object>();
 
 function install(driver: object, manager: unknown): Uninstall {
   const state = { active: true };
@@ -116,8 +118,16 @@ function usePrototypeOf(runner: unknown, prototypes: Set<object>): void {
   }
   const restores: Uninstall[] = [];
   for (const key of RUNNER_METHODS) {
-    if (typeof (prototype as Record<string, unknown>)[key] !== 'function') continue;
-    restores.push(wrapMethod<AnyMethod>(prototype, key, (original) => runnerWrapper(key, original)));
+    const method = (prototype as Record<string, unknown>)[key];
+    // A subclass's prototype inherits the wrappers of its patched parent: wrapping them again would double the spans.
+    if (typeof method !== 'function' || runnerWrappers.has(method)) continue;
+    restores.push(
+      wrapMethod<AnyMethod>(prototype, key, (original) => {
+        const wrapper = runnerWrapper(key, original);
+        runnerWrappers.add(wrapper);
+        return wrapper;
+      }),
+    );
   }
   patches.set(prototype, { users: 1, restore: () => restores.forEach((restore) => restore()) });
 }

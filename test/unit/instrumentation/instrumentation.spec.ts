@@ -188,6 +188,20 @@ describe('instrumentation without servers', () => {
       expect(lastTrace().count).toBe(1);
     });
 
+    it('a runner subclass inherits the wrappers of its patched parent and is not wrapped twice', async () => {
+      class SubRunner extends FakeRunner {}
+      const base = fakeDataSource(() => [{ n: 1 }]);
+      const sub = { options: { type: 'mysql' }, driver: { createQueryRunner: () => new SubRunner(() => [{ n: 2 }], sub.driver) } };
+      const undoBase = instrumentDataSource(base);
+      const undoSub = instrumentDataSource(sub);
+      base.driver.createQueryRunner(); // patches FakeRunner.prototype first
+      await TraceContext.run('sub', () => sub.driver.createQueryRunner().query('SELECT 2'));
+      expect(lastTrace().count).toBe(2); // the root and one statement, not two
+      expect(Object.prototype.hasOwnProperty.call(SubRunner.prototype, 'query')).toBe(false);
+      undoSub();
+      undoBase();
+    });
+
     it('beyond maxSpans nothing is recorded, the statement still runs and is counted as dropped', async () => {
       const small = new CaptureSink(2).install();
       const dataSource = fakeDataSource(() => [{ one: 1 }]);
