@@ -47,9 +47,10 @@ const installations = new WeakMap<object, unknown>();
  * `dataSource.manager.transaction`, so that code run inside a transaction callback nests under its `transaction`
  * span. The runners' `query` / `stream` / `startTransaction` / `commitTransaction` / `rollbackTransaction` are wrapped
  * once on their class's prototype, shared by every DataSource of that class; each call looks up whether its runner's
- * driver is instrumented, so runners made before this call are recorded too. (TypeORM makes a runner per `query()`:
- * putting five methods on each new runner cost ~1 % of a local `SELECT 1`.) A runner whose own property replaced one
- * of those methods is not recorded by that method.
+ * driver is instrumented. The prototype gets them when the first runner is made after this call; from then on, runners
+ * made before it are recorded too. (TypeORM makes a runner per `query()`: putting five methods on each new runner cost
+ * ~1 % of a local `SELECT 1`.) A runner whose own property replaced one of those methods is not recorded by that
+ * method.
  * Installing twice on one DataSource is counted, not doubled.
  *
  * @returns a function that removes the instrumentation again (idempotent).
