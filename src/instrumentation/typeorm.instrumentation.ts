@@ -63,8 +63,8 @@ export function instrumentDataSource(dataSource: object): () => void {
   return installOnce(installations, dataSource, () => install(driver, manager));
 }
 
-/** Whether a driver's runners are recorded (set while `instrumentDataSource` is installed on its DataSource). */
-const driverStates = new WeakMap<object, { active: boolean }>();
+/** Drivers whose runners are recorded: listed while `instrumentDataSource` is installed on their DataSource. */
+const recordedDrivers = new WeakSet<object>();
 
 /** A runner prototype with our wrappers on it, and how many installations use it. */
 interface PrototypePatch {
@@ -77,7 +77,7 @@ const runnerWrappers = new WeakSet<object>();
 
 function install(driver: object, manager: unknown): Uninstall {
   const state = { active: true };
-  driverStates.set(driver, state);
+  recordedDrivers.add(driver);
   const prototypes = new Set<object>();
   const restores = [
     wrapMethod<AnyMethod>(driver, 'createQueryRunner', (original) =>
@@ -95,7 +95,7 @@ function install(driver: object, manager: unknown): Uninstall {
   return () => {
     // Runners created meanwhile pass straight through from now on (their driver is no longer listed).
     state.active = false;
-    if (driverStates.get(driver) === state) driverStates.delete(driver);
+    recordedDrivers.delete(driver);
     for (const restore of restores) restore();
     for (const prototype of prototypes) {
       const patch = patches.get(prototype);
@@ -134,11 +134,10 @@ function usePrototypeOf(runner: unknown, prototypes: Set<object>): void {
   patches.set(prototype, { users: 1, restore: () => restores.forEach((restore) => restore()) });
 }
 
-/** The installation state of the runner's driver, when it is instrumented and active. */
-function stateOf(runner: unknown): { active: boolean } | undefined {
+/** Whether the runner's driver is instrumented. */
+function isRecorded(runner: unknown): boolean {
   const driver = (runner as { driver?: unknown } | null | undefined)?.driver;
-  const state = typeof driver === 'object' && driver !== null ? driverStates.get(driver) : undefined;
-  return state?.active === true ? state : undefined;
+  return typeof driver === 'object' && driver !== null && recordedDrivers.has(driver);
 }
 
 interface OpenStatement {
@@ -152,7 +151,7 @@ interface OpenStatement {
  * outside a trace or past maxSpans.
  */
 function openStatement(runner: unknown, sql: unknown): OpenStatement | undefined {
-  if (stateOf(runner) === undefined) return undefined;
+  if (!isRecorded(runner)) return undefined;
   const frame = traceStorage.getStore();
   if (frame === undefined) return undefined;
   const context = frame.context;
@@ -224,7 +223,7 @@ function runnerWrapper(key: RunnerMethod, original: AnyMethod): AnyMethod {
         const runner = this as QueryRunnerLike;
         const frame = traceStorage.getStore();
         // Inside `manager.transaction` the span exists already (the current frame); nested calls are savepoints.
-        if (frame === undefined || stateOf(this) === undefined || runner[RUNNER_TRANSACTION] !== undefined || isTransactionFrame(frame)) {
+        if (frame === undefined || !isRecorded(this) || runner[RUNNER_TRANSACTION] !== undefined || isTransactionFrame(frame)) {
           return original.apply(this, args);
         }
         const context = frame.context;
