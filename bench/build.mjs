@@ -5,7 +5,9 @@ import { existsSync, rmSync } from 'node:fs';
 
 rmSync('bench/dist', { recursive: true, force: true });
 try {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'bench/tsconfig.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'bench/tsconfig.json'], {
+    stdio: 'inherit',
+  });
 } catch {
   if (!existsSync('bench/dist/bench/run.js')) process.exit(1);
   process.stderr.write('[bench] tsc reported type errors (above); running the emitted JavaScript anyway\n');

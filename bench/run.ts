@@ -31,14 +31,20 @@ const check = (name: string, measured: string, limit: string, pass: boolean | un
 };
 
 /** Median over rounds of a per-round combination of two series (ratios of same-round pairs). */
-function paired(a: readonly number[] | undefined, b: readonly number[] | undefined, combine: (x: number, y: number) => number): number {
+function paired(
+  a: readonly number[] | undefined,
+  b: readonly number[] | undefined,
+  combine: (x: number, y: number) => number,
+): number {
   if (!a || !b) return Number.NaN;
   return median(a.map((x, i) => combine(x, b[i] ?? Number.NaN)));
 }
 
 function cpuModel(): string {
   try {
-    return /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+    return (
+      /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown'
+    );
   } catch {
     return cpus()[0]?.model ?? 'unknown';
   }
@@ -66,7 +72,9 @@ const MICRO_ROWS: Array<[string, string]> = [
 ];
 
 function microSection(micro: MicroResult): void {
-  out(`## Micro (tinybench, one process${micro.pinned ? ' pinned to one CPU' : ''}, ${micro.rounds} interleaved rounds; ns per call = median over rounds of each round's p50)`);
+  out(
+    `## Micro (tinybench, one process${micro.pinned ? ' pinned to one CPU' : ''}, ${micro.rounds} interleaved rounds; ns per call = median over rounds of each round's p50)`,
+  );
   out();
   out('| variant | per call | spread over rounds | over plain |');
   out('|---|---:|---:|---:|');
@@ -77,7 +85,11 @@ function microSection(micro: MicroResult): void {
     out(`| ${label} | ${formatNs(micro.ns[key] ?? Number.NaN)} | ${formatNs(low)} – ${formatNs(high)} | ${over} |`);
   }
   out();
-  out(`Recorded, not dropped: ${Object.entries(micro.checks).map(([k, v]) => `${k}: ${v}`).join('; ')}.`);
+  out(
+    `Recorded, not dropped: ${Object.entries(micro.checks)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}.`,
+  );
   out();
   // The budgets use the method the issue asks for: tinybench rounds, interleaved, ratios of same-round values.
   const r = micro.perRound;
@@ -102,7 +114,8 @@ function microSection(micro: MicroResult): void {
   out();
   // A second view, not the budgets': every variant a budget needs run once per cycle, back to back.
   const p = micro.paired.values;
-  const cyc = (key: string, format: (x: number) => string): string => `${format(p[key]?.median ?? Number.NaN)} (${format(p[key]?.low ?? Number.NaN)} – ${format(p[key]?.high ?? Number.NaN)})`;
+  const cyc = (key: string, format: (x: number) => string): string =>
+    `${format(p[key]?.median ?? Number.NaN)} (${format(p[key]?.low ?? Number.NaN)} – ${format(p[key]?.high ?? Number.NaN)})`;
   out(
     `Back to back instead (${micro.paired.cycles} cycles, each running one batch of every variant below in a changing order, so no variant runs hot for 100 ms; median over cycles, quartiles in brackets): \`@Trace\` ${cyc('ns:trace', formatNs)} against the floor's ${cyc('ns:floor', formatNs)}, i.e. ${cyc('sync', ratio)}; async ${cyc('async', ratio)} the async floor; outside a trace ${cyc('untraced', formatNs)} over plain; OTel per span ${cyc('otelSync', ratio)} sync and ${cyc('otelAsync', ratio)} async; the async lower bound ${cyc('otelAsyncBound', ratio)} under OTel.`,
   );
@@ -111,7 +124,9 @@ function microSection(micro: MicroResult): void {
 
 function httpSection(http: HttpResult, node = process.version): void {
   const on = node === process.version ? '' : ` on Node ${node}`;
-  out(`## HTTP${on} (Nest 12 + Express, 10 service methods per request, autocannon ${http.connections} connections, ${http.rounds} rounds × ${http.durationS} s, variants alternated)`);
+  out(
+    `## HTTP${on} (Nest 12 + Express, 10 service methods per request, autocannon ${http.connections} connections, ${http.rounds} rounds × ${http.durationS} s, variants alternated)`,
+  );
   out();
   out(
     http.pinned
@@ -119,7 +134,9 @@ function httpSection(http: HttpResult, node = process.version): void {
       : 'Not pinned (no `taskset` or one CPU): the load generator and the app share the cores, and rounds vary more.',
   );
   out();
-  out('| variant | req/s (median) | per round | app CPU per request | vs plain | vs bare ALS interceptor | p99 latency |');
+  out(
+    '| variant | req/s (median) | per round | app CPU per request | vs plain | vs bare ALS interceptor | p99 latency |',
+  );
   out('|---|---:|---|---:|---:|---:|---:|');
   const labels: Record<string, string> = {
     plain: 'plain (no interceptor)',
@@ -136,10 +153,14 @@ function httpSection(http: HttpResult, node = process.version): void {
     const rps = http.rps[variant as keyof HttpResult['rps']];
     const p99 = http.p99[variant as keyof HttpResult['p99']];
     const cpu = http.cpuUs[variant as keyof HttpResult['cpuUs']];
-    out(`| ${labels[variant] ?? variant} | ${rps.toFixed(0)} | ${values.map((v) => v.toFixed(0)).join(' · ')} | ${cpu.toFixed(0)} µs | ${ratio(vsPlain)} | ${ratio(vsAls)} | ${p99.toFixed(0)} ms |`);
+    out(
+      `| ${labels[variant] ?? variant} | ${rps.toFixed(0)} | ${values.map((v) => v.toFixed(0)).join(' · ')} | ${cpu.toFixed(0)} µs | ${ratio(vsPlain)} | ${ratio(vsAls)} | ${p99.toFixed(0)} ms |`,
+    );
   }
   out();
-  out(`Every variant serves the same mix: 1 request in 100 sleeps ${15} ms in \`save()\`. Errors/timeouts/non-2xx: ${http.errors}.`);
+  out(
+    `Every variant serves the same mix: 1 request in 100 sleeps ${15} ms in \`save()\`. Errors/timeouts/non-2xx: ${http.errors}.`,
+  );
   out();
   const vsAls = paired(http.perRound.trace, http.perRound.als, (x, y) => x / y);
   check(`HTTP${on} TraceModule ≥ 0.97 × bare ALS interceptor`, ratio(vsAls), '≥ 0.97 ×', vsAls >= 0.97);
@@ -153,13 +174,19 @@ function reportSection(report: ReportResult): void {
   out('| step | time |');
   out('|---|---:|');
   out(`| \`buildTraceRecord\` | ${formatNs(report.buildMs * 1e6)} |`);
-  out(`| \`buildTraceRecord\` + \`formatText\` (${report.textLines} lines, folded) | ${formatNs(report.buildTextMs * 1e6)} |`);
-  out(`| \`buildTraceRecord\` + \`formatJson\` (${(report.jsonBytes / 1024).toFixed(0)} KiB) | ${formatNs(report.buildJsonMs * 1e6)} |`);
+  out(
+    `| \`buildTraceRecord\` + \`formatText\` (${report.textLines} lines, folded) | ${formatNs(report.buildTextMs * 1e6)} |`,
+  );
+  out(
+    `| \`buildTraceRecord\` + \`formatJson\` (${(report.jsonBytes / 1024).toFixed(0)} KiB) | ${formatNs(report.buildJsonMs * 1e6)} |`,
+  );
   const snap = report.snapshot;
   if (snap && 'error' in snap) out(`| \`SystemMetricsService.snapshot()\` | skipped: ${snap.error} |`);
   else if (snap) {
     out(`| \`SystemMetricsService.snapshot()\`, reused (< 500 ms old) | ${formatNs(snap.cachedUs * 1000)} |`);
-    out(`| \`snapshot()\` × 100 concurrent, coalesced into one (no MySQL/Redis) | ${formatNs(snap.coalesced100Ms * 1e6)} |`);
+    out(
+      `| \`snapshot()\` × 100 concurrent, coalesced into one (no MySQL/Redis) | ${formatNs(snap.coalesced100Ms * 1e6)} |`,
+    );
     out(`| \`snapshot()\` cold (no MySQL/Redis) | ${formatNs(snap.coldMs * 1e6)} |`);
   }
   out();
@@ -170,12 +197,21 @@ function reportSection(report: ReportResult): void {
 function memorySection(cases: MemoryCase[]): void {
   out('## Memory (`--expose-gc`, heap + ArrayBuffer deltas over many live traces, real `TraceReporter` as the sink)');
   out();
-  out('| in-flight traces | spans each | bytes per trace | budget (2 KB + 64 B/span) | retained per trace after they end |');
+  out(
+    '| in-flight traces | spans each | bytes per trace | budget (2 KB + 64 B/span) | retained per trace after they end |',
+  );
   out('|---:|---:|---:|---:|---:|');
   for (const c of cases) {
     const limit = 2048 + 64 * c.spansPerTrace;
-    out(`| ${c.traces.toLocaleString('en')} | ${c.spansPerTrace} | ${formatBytes(c.bytesPerTrace)} | ${formatBytes(limit)} | ${formatBytes(c.retainedAfterEnd)} |`);
-    check(`retained per in-flight trace, ${c.spansPerTrace} spans`, formatBytes(c.bytesPerTrace), `≤ ${formatBytes(limit)}`, c.bytesPerTrace <= limit);
+    out(
+      `| ${c.traces.toLocaleString('en')} | ${c.spansPerTrace} | ${formatBytes(c.bytesPerTrace)} | ${formatBytes(limit)} | ${formatBytes(c.retainedAfterEnd)} |`,
+    );
+    check(
+      `retained per in-flight trace, ${c.spansPerTrace} spans`,
+      formatBytes(c.bytesPerTrace),
+      `≤ ${formatBytes(limit)}`,
+      c.bytesPerTrace <= limit,
+    );
   }
   const after = Math.max(...cases.map((c) => c.retainedAfterEnd));
   check('retained after traces end (≈ 0)', formatBytes(after), '≤ 64 B / trace', after <= 64);
@@ -195,10 +231,18 @@ function dbSection(db: DbResult): void {
   out('|---|---:|---:|');
   for (const [name, values] of Object.entries(db.perRound)) {
     const [low, high] = range(values);
-    out(`| ${name} | ${formatNs((db.us[name] ?? Number.NaN) * 1000)} | ${formatNs(low * 1000)} – ${formatNs(high * 1000)} |`);
+    out(
+      `| ${name} | ${formatNs((db.us[name] ?? Number.NaN) * 1000)} | ${formatNs(low * 1000)} – ${formatNs(high * 1000)} |`,
+    );
   }
   out();
-  out(`Traced = inside \`TraceContext.run\`, the DataSource / client instrumented by the library (\`instrumentDataSource\`, \`instrumentRedis\`); ${Object.entries(db.checks).map(([k, v]) => `${k}: ${v}`).join('; ')}.`);
+  out(
+    `Traced = inside \`TraceContext.run\`, the DataSource / client instrumented by the library (\`instrumentDataSource\`, \`instrumentRedis\`); ${Object.entries(
+      db.checks,
+    )
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}.`,
+  );
   out();
   // The budgets: each pair on its own, strictly alternated (db.ts `alternate`); the shuffled table's ratio beside it.
   const shuffledSql = paired(db.perRound['typeorm query, traced'], db.perRound['typeorm query'], (x, y) => x / y);
@@ -224,13 +268,23 @@ async function main(): Promise<void> {
   const sections: Array<() => Promise<void>> = [];
   if (only.has('micro')) sections.push(async () => microSection(await runSection<MicroResult>('micro/micro.js')));
   if (only.has('report')) sections.push(async () => reportSection(await runSection<ReportResult>('report/report.js')));
-  if (only.has('memory')) sections.push(async () => memorySection((await runSection<{ cases: MemoryCase[] }>('memory/memory.js', [], ['--expose-gc'])).cases));
+  if (only.has('memory'))
+    sections.push(async () =>
+      memorySection((await runSection<{ cases: MemoryCase[] }>('memory/memory.js', [], ['--expose-gc'])).cases),
+    );
   if (only.has('db')) {
     sections.push(async () => {
       try {
         dbSection(await runSection<DbResult>('db/db.js'));
       } catch (error) {
-        dbSection({ rounds: 0, us: {}, perRound: {}, pairs: {}, checks: {}, skipped: `failed: ${(error as Error).message.split('\n')[0] ?? ''}` });
+        dbSection({
+          rounds: 0,
+          us: {},
+          perRound: {},
+          pairs: {},
+          checks: {},
+          skipped: `failed: ${(error as Error).message.split('\n')[0] ?? ''}`,
+        });
       }
     });
   }
@@ -258,18 +312,27 @@ async function main(): Promise<void> {
   head.push('# nestjs-trace benchmark results');
   head.push('');
   head.push(`- Date: ${startedAt.toISOString()}`);
-  head.push(`- Node ${process.version} (${process.platform}/${process.arch}), ${availableParallelism()} CPUs (nproc), ${cpuModel()}`);
-  head.push(`- Load average (1 min) at start / end: ${loadBefore.toFixed(2)} / ${(loadavg()[0] ?? Number.NaN).toFixed(2)} — other work on this VM shows up as noise`);
+  head.push(
+    `- Node ${process.version} (${process.platform}/${process.arch}), ${availableParallelism()} CPUs (nproc), ${cpuModel()}`,
+  );
+  head.push(
+    `- Load average (1 min) at start / end: ${loadBefore.toFixed(2)} / ${(loadavg()[0] ?? Number.NaN).toFixed(2)} — other work on this VM shows up as noise`,
+  );
   head.push(`- Command: \`npm run bench\` (sections: ${[...only].join(', ')}), took ${seconds.toFixed(0)} s`);
   head.push('');
   head.push('## Budgets');
   head.push('');
   head.push('| budget | measured | limit | result |');
   head.push('|---|---:|---:|:---:|');
-  for (const b of budgets) head.push(`| ${b.name} | ${b.measured} | ${b.limit} | ${b.status === 'PASS' ? 'PASS' : b.status === 'FAIL' ? '**FAIL**' : 'SKIP'} |`);
+  for (const b of budgets)
+    head.push(
+      `| ${b.name} | ${b.measured} | ${b.limit} | ${b.status === 'PASS' ? 'PASS' : b.status === 'FAIL' ? '**FAIL**' : 'SKIP'} |`,
+    );
   head.push('');
   if (!hasNode24) {
-    head.push('SKIP: the Node 24 comparison needs a Node 24 binary: `npm i --no-save --prefix .node24 node@24`, then `npm run bench`.');
+    head.push(
+      'SKIP: the Node 24 comparison needs a Node 24 binary: `npm i --no-save --prefix .node24 node@24`, then `npm run bench`.',
+    );
     head.push('');
   }
   const markdown = `${[...head, ...lines].join('\n')}\n`;

@@ -13,7 +13,8 @@ const { values: args } = parseArgs({ options: { minutes: { type: 'string' }, cli
 const minutes = Number(args.minutes ?? process.env.SOAK_MINUTES ?? 3);
 const clientCount = Number(args.clients ?? 10);
 if (!(minutes > 0 && minutes <= 60)) throw new Error(`--minutes must be in (0, 60] (got ${args.minutes})`);
-if (!(Number.isInteger(clientCount) && clientCount >= 1 && clientCount <= 200)) throw new Error('--clients must be 1..200');
+if (!(Number.isInteger(clientCount) && clientCount >= 1 && clientCount <= 200))
+  throw new Error('--clients must be 1..200');
 const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('run with node --expose-gc (npm run soak does)');
 
@@ -53,7 +54,9 @@ const config = { ...configFromEnv({ ...process.env, TRACE_FORMAT: 'json', PORT: 
 const server = await startGameServer(config, { nestLogs: false });
 const base = server.url;
 if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(base)) throw new Error(`not loopback: ${base}`);
-log(`example on ${base} (${config.mysqlUrl ? 'MySQL' : 'SQLite'} + ${config.redisUrl ? 'Redis' : 'in-process store'}), ${clientCount} clients, ${minutes} min`);
+log(
+  `example on ${base} (${config.mysqlUrl ? 'MySQL' : 'SQLite'} + ${config.redisUrl ? 'Redis' : 'in-process store'}), ${clientCount} clients, ${minutes} min`,
+);
 
 const stats = { served: 0, http: 0, ws: 0, slowCalls: 0, failCalls: 0, deliberateFailures: 0, unexpected: new Map() };
 const unexpected = (what) => stats.unexpected.set(what, (stats.unexpected.get(what) ?? 0) + 1);
@@ -69,7 +72,11 @@ function emit(socket, event, body) {
       resolve(reply);
     };
     socket.once('exception', onException);
-    socket.timeout(10_000).emit(event, body, (error, value) => finish(error ? { ok: false, error: 'no reply within 10 s' } : { ok: true, value }));
+    socket
+      .timeout(10_000)
+      .emit(event, body, (error, value) =>
+        finish(error ? { ok: false, error: 'no reply within 10 s' } : { ok: true, value }),
+      );
   });
 }
 
@@ -136,7 +143,8 @@ async function player(index, until) {
 async function drive(ms) {
   const until = Date.now() + ms;
   const results = await Promise.allSettled(Array.from({ length: clientCount }, (_, i) => player(i + 1, until)));
-  for (const result of results) if (result.status === 'rejected') unexpected(`connect: ${result.reason?.message ?? result.reason}`);
+  for (const result of results)
+    if (result.status === 'rejected') unexpected(`connect: ${result.reason?.message ?? result.reason}`);
 }
 
 // Warm-up (JIT, pools, caches) is not counted; then the baseline heap.
@@ -149,7 +157,13 @@ stats.unexpected.clear();
 
 const started = Date.now();
 const total = minutes * 60_000;
-const ticker = setInterval(() => log(`${Math.round((Date.now() - started) / 1000)} s: ${stats.served} served, ${reports.slow} slow / ${reports.error} error reports`), 15_000);
+const ticker = setInterval(
+  () =>
+    log(
+      `${Math.round((Date.now() - started) / 1000)} s: ${stats.served} served, ${reports.slow} slow / ${reports.error} error reports`,
+    ),
+  15_000,
+);
 ticker.unref();
 await drive(total);
 clearInterval(ticker);
@@ -169,4 +183,5 @@ const lines = [
 ];
 process.stdout.write = originalWrite;
 process.stdout.write(lines.join('\n') + '\n');
-process.exitCode = unexpectedCount === 0 && reports.malformed === 0 && stats.deliberateFailures === stats.failCalls ? 0 : 1;
+process.exitCode =
+  unexpectedCount === 0 && reports.malformed === 0 && stats.deliberateFailures === stats.failCalls ? 0 : 1;

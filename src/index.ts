@@ -7,7 +7,12 @@ export { TraceInterceptor } from './interceptor/trace.interceptor.js';
 export { SystemMetricsService } from './metrics/system-metrics.service.js';
 export { instrumentSocketIoAdmin } from './admin/socket-io-admin.js';
 export type { SocketIoServerLike, SocketIoNamespaceLike } from './admin/socket-io.types.js';
-export type { TraceModuleOptions, TraceInstrumentOptions, TraceMemoryMonitorOptions, TraceSocketIoAdminOptions } from './trace.options.js';
+export type {
+  TraceModuleOptions,
+  TraceInstrumentOptions,
+  TraceMemoryMonitorOptions,
+  TraceSocketIoAdminOptions,
+} from './trace.options.js';
 export type {
   TraceRecord,
   SpanRecord,

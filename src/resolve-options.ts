@@ -50,11 +50,29 @@ const DEFAULTS = {
   memoryMonitor: { intervalMs: 30_000, heapLimitPercent: 85, growthSamples: 5 },
 } as const;
 
-function number(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, integer = false): number {
+function number(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+  integer = false,
+): number {
   if (value === undefined) return fallback;
-  const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= min &&
+    value <= max &&
+    (!integer || Number.isInteger(value));
   if (!ok) {
-    throw new Error(MESSAGES.invalidOption(name, `${integer ? 'an integer' : 'a number'} ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`, value));
+    throw new Error(
+      MESSAGES.invalidOption(
+        name,
+        `${integer ? 'an integer' : 'a number'} ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`,
+        value,
+      ),
+    );
   }
   return value;
 }
@@ -67,23 +85,31 @@ function boolean(name: string, value: unknown, fallback: boolean): boolean {
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw new Error(MESSAGES.invalidOption(name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value));
+  if (!allowed.includes(value as T))
+    throw new Error(MESSAGES.invalidOption(name, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value));
   return value as T;
 }
 
 function object(name: string, value: unknown): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(MESSAGES.invalidOption(name, 'an object', value));
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(MESSAGES.invalidOption(name, 'an object', value));
   return value as Record<string, unknown>;
 }
 
 function nonEmptyString(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new Error(MESSAGES.invalidOption(name, 'a non-empty string', name.endsWith('password') ? typeof value : value));
+  if (typeof value !== 'string' || value === '')
+    throw new Error(
+      MESSAGES.invalidOption(name, 'a non-empty string', name.endsWith('password') ? typeof value : value),
+    );
   return value;
 }
 
 /** Validates `socketIoAdmin` (also used by `instrumentSocketIoAdmin`); `auth: false` needs development or `allowInsecure`. */
-export function resolveSocketIoAdminOptions(value: unknown, nodeEnv = process.env.NODE_ENV): ResolvedSocketIoAdminOptions | false {
+export function resolveSocketIoAdminOptions(
+  value: unknown,
+  nodeEnv = process.env.NODE_ENV,
+): ResolvedSocketIoAdminOptions | false {
   if (value === undefined || value === false) return false;
   const admin = object('socketIoAdmin', value) ?? {};
   const allowInsecure = boolean('socketIoAdmin.allowInsecure', admin.allowInsecure, false);
@@ -92,13 +118,19 @@ export function resolveSocketIoAdminOptions(value: unknown, nodeEnv = process.en
     if (!allowInsecure && nodeEnv !== 'development') throw new Error(MESSAGES.socketIoAdminInsecure(nodeEnv));
     auth = false;
   } else {
-    if (admin.auth === undefined) throw new Error(MESSAGES.invalidOption('socketIoAdmin.auth', '{ username, password } or false', undefined));
+    if (admin.auth === undefined)
+      throw new Error(MESSAGES.invalidOption('socketIoAdmin.auth', '{ username, password } or false', undefined));
     const given = object('socketIoAdmin.auth', admin.auth) ?? {};
-    auth = { username: nonEmptyString('socketIoAdmin.auth.username', given.username), password: nonEmptyString('socketIoAdmin.auth.password', given.password) };
+    auth = {
+      username: nonEmptyString('socketIoAdmin.auth.username', given.username),
+      password: nonEmptyString('socketIoAdmin.auth.password', given.password),
+    };
   }
   const namespaceName = admin.namespaceName ?? '/admin';
   if (typeof namespaceName !== 'string' || !namespaceName.startsWith('/')) {
-    throw new Error(MESSAGES.invalidOption('socketIoAdmin.namespaceName', "a namespace name starting with '/'", namespaceName));
+    throw new Error(
+      MESSAGES.invalidOption('socketIoAdmin.namespaceName', "a namespace name starting with '/'", namespaceName),
+    );
   }
   return {
     auth,
@@ -110,7 +142,8 @@ export function resolveSocketIoAdminOptions(value: unknown, nodeEnv = process.en
 
 function ignoreErrors(value: unknown): ((error: unknown) => boolean) | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new Error(MESSAGES.invalidOption('ignoreErrors', 'a function (error) => boolean', value));
+  if (typeof value !== 'function')
+    throw new Error(MESSAGES.invalidOption('ignoreErrors', 'a function (error) => boolean', value));
   return value as (error: unknown) => boolean;
 }
 
@@ -124,8 +157,15 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
   const otel = object('otel', raw.otel) ?? {};
   const prometheus = object('prometheus', raw.prometheus);
   const buckets = prometheus?.buckets;
-  if (buckets !== undefined && (!Array.isArray(buckets) || buckets.length === 0 || !buckets.every((b) => typeof b === 'number' && Number.isFinite(b) && b > 0))) {
-    throw new Error(MESSAGES.invalidOption('prometheus.buckets', 'a non-empty array of positive numbers (seconds)', buckets));
+  if (
+    buckets !== undefined &&
+    (!Array.isArray(buckets) ||
+      buckets.length === 0 ||
+      !buckets.every((b) => typeof b === 'number' && Number.isFinite(b) && b > 0))
+  ) {
+    throw new Error(
+      MESSAGES.invalidOption('prometheus.buckets', 'a non-empty array of positive numbers (seconds)', buckets),
+    );
   }
   const tracerName = otel.tracerName;
   if (tracerName !== undefined && (typeof tracerName !== 'string' || tracerName === '')) {
@@ -152,17 +192,40 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
       ioredis: boolean('instrument.ioredis', instrument.ioredis, true),
       statement: oneOf('instrument.statement', instrument.statement, ['normalized', 'none'] as const, 'normalized'),
       redisKeys: boolean('instrument.redisKeys', instrument.redisKeys, true),
-      maxStatementLength: number('instrument.maxStatementLength', instrument.maxStatementLength, DEFAULTS.maxStatementLength, 1, 1_000_000, true),
+      maxStatementLength: number(
+        'instrument.maxStatementLength',
+        instrument.maxStatementLength,
+        DEFAULTS.maxStatementLength,
+        1,
+        1_000_000,
+        true,
+      ),
     },
     socketIoAdmin: resolveSocketIoAdminOptions(raw.socketIoAdmin),
     memoryMonitor: monitor
       ? {
           intervalMs: number('memoryMonitor.intervalMs', monitor.intervalMs, DEFAULTS.memoryMonitor.intervalMs, 10),
-          heapLimitPercent: number('memoryMonitor.heapLimitPercent', monitor.heapLimitPercent, DEFAULTS.memoryMonitor.heapLimitPercent, 1, 100),
-          growthSamples: number('memoryMonitor.growthSamples', monitor.growthSamples, DEFAULTS.memoryMonitor.growthSamples, 2, 1000, true),
+          heapLimitPercent: number(
+            'memoryMonitor.heapLimitPercent',
+            monitor.heapLimitPercent,
+            DEFAULTS.memoryMonitor.heapLimitPercent,
+            1,
+            100,
+          ),
+          growthSamples: number(
+            'memoryMonitor.growthSamples',
+            monitor.growthSamples,
+            DEFAULTS.memoryMonitor.growthSamples,
+            2,
+            1000,
+            true,
+          ),
         }
       : false,
-    otel: { enabled: otel.enabled === undefined ? 'auto' : boolean('otel.enabled', otel.enabled, true), tracerName: tracerName ?? 'nestjs-trace' },
+    otel: {
+      enabled: otel.enabled === undefined ? 'auto' : boolean('otel.enabled', otel.enabled, true),
+      tracerName: tracerName ?? 'nestjs-trace',
+    },
     prometheus: prometheus
       ? {
           registry: prometheus.registry,

@@ -16,7 +16,12 @@ import { OtelBridge } from './otel/otel-bridge.js';
 import { PrometheusMetrics } from './prometheus/prometheus-metrics.js';
 import { TraceReporter } from './report/trace-reporter.js';
 import { resolveOptions } from './resolve-options.js';
-import { ConfigurableTraceModule, TRACE_ASYNC_OPTIONS_TYPE, TRACE_OPTIONS_TYPE, TRACE_RAW_OPTIONS } from './trace.options.js';
+import {
+  ConfigurableTraceModule,
+  TRACE_ASYNC_OPTIONS_TYPE,
+  TRACE_OPTIONS_TYPE,
+  TRACE_RAW_OPTIONS,
+} from './trace.options.js';
 import type { TraceModuleOptions } from './trace.options.js';
 import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './trace.tokens.js';
 
@@ -27,7 +32,11 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
 @Global()
 @Module({
   providers: [
-    { provide: TRACE_OPTIONS, useFactory: (options: TraceModuleOptions) => resolveOptions(options), inject: [TRACE_RAW_OPTIONS] },
+    {
+      provide: TRACE_OPTIONS,
+      useFactory: (options: TraceModuleOptions) => resolveOptions(options),
+      inject: [TRACE_RAW_OPTIONS],
+    },
     AppConnections,
     QueryInstrumentationService,
     SystemMetricsService,
@@ -42,7 +51,8 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
     TraceMiddleware,
     {
       provide: TRACE_GATEWAY_BINDING,
-      useFactory: (modules: ModulesContainer, reporter: TraceReporter, interceptor: TraceInterceptor) => bindHandlers(modules, () => reporter, interceptor),
+      useFactory: (modules: ModulesContainer, reporter: TraceReporter, interceptor: TraceInterceptor) =>
+        bindHandlers(modules, () => reporter, interceptor),
       inject: [ModulesContainer, TraceReporter, TraceInterceptor],
     },
   ],
@@ -69,13 +79,16 @@ export class TraceModule extends ConfigurableTraceModule implements NestModule, 
 
   /** HTTP requests get their trace before Nest's router: guards and exception filters run inside it. */
   configure(consumer: MiddlewareConsumer): void {
-    const adapter = this.adapterHost?.httpAdapter as { getType?(): string; use?(handler: unknown): unknown } | undefined;
+    const adapter = this.adapterHost?.httpAdapter as
+      { getType?(): string; use?(handler: unknown): unknown } | undefined;
     if (adapter?.getType?.() === 'express' && typeof adapter.use === 'function') {
       // Straight on Express, without a path: Nest's middleware machinery would add a route match ('*' through
       // path-to-regexp), a WeakSet of handled requests and an exceptions proxy to every request. It runs where Nest
       // would have run it: after `app.use()` middleware of main.ts, before every module's middleware and the router.
       const middleware = this.middleware;
-      adapter.use((request: HttpRequestLike, response: HttpResponseLike, next: (error?: unknown) => void) => middleware.use(request, response, next));
+      adapter.use((request: HttpRequestLike, response: HttpResponseLike, next: (error?: unknown) => void) =>
+        middleware.use(request, response, next),
+      );
       return;
     }
     consumer.apply(TraceMiddleware).forRoutes('*');

@@ -56,7 +56,10 @@ const PAIR_CALLS = 200;
  * left in it, the difference even changed sign); this alternation gives the same ratio to ±0.5 % run after run.
  * Returns the per-round ratios of medians and the overall medians in µs.
  */
-async function alternate(call: (index: 0 | 1) => Promise<unknown>, install: (index: 0 | 1) => () => void): Promise<DbResult['pairs'][string]> {
+async function alternate(
+  call: (index: 0 | 1) => Promise<unknown>,
+  install: (index: 0 | 1) => () => void,
+): Promise<DbResult['pairs'][string]> {
   const ratios: number[] = [];
   const all: [number[], number[]] = [[], []];
   for (let round = -1; round < PAIR_ROUNDS; round++) {
@@ -89,15 +92,33 @@ section(async (): Promise<DbResult> => {
     ({ instrumentDataSource } = await import('../../src/instrumentation/typeorm.instrumentation.js'));
     ({ instrumentRedis } = await import('../../src/instrumentation/ioredis.instrumentation.js'));
   } catch (error) {
-    return { rounds: 0, us: {}, perRound: {}, pairs: {}, checks: {}, skipped: `instrumentation not loadable: ${(error as Error).message}` };
+    return {
+      rounds: 0,
+      us: {},
+      perRound: {},
+      pairs: {},
+      checks: {},
+      skipped: `instrumentation not loadable: ${(error as Error).message}`,
+    };
   }
   const sink = new BenchSink();
   defaultSink.current = sink;
-  const mysqlOptions = { type: 'mariadb' as const, host: HOST, port: 3306, username: 'root', password: '', database: 'test', poolSize: 2 };
+  const mysqlOptions = {
+    type: 'mariadb' as const,
+    host: HOST,
+    port: 3306,
+    username: 'root',
+    password: '',
+    database: 'test',
+    poolSize: 2,
+  };
   // Two of each, and they swap roles every round: the instrumented one one round, the bare one the next, so a
   // difference between their connections (seen here: several µs, steady within a run) is not counted as the span's.
   const sources = [new DataSource(mysqlOptions), new DataSource(mysqlOptions)] as const;
-  const redises = [new Redis({ host: HOST, port: 6379, lazyConnect: false }), new Redis({ host: HOST, port: 6379, lazyConnect: false })] as const;
+  const redises = [
+    new Redis({ host: HOST, port: 6379, lazyConnect: false }),
+    new Redis({ host: HOST, port: 6379, lazyConnect: false }),
+  ] as const;
   const pool = createPool({ host: HOST, port: 3306, user: 'root', database: 'test', connectionLimit: 2 });
   let bareSource: DataSource = sources[0];
   let tracedSource: DataSource = sources[1];
@@ -154,8 +175,14 @@ section(async (): Promise<DbResult> => {
       progress(`db round ${round + 1}/${ROUNDS}`);
     }
     const pairs = {
-      sql: await alternate((index) => sources[index].query('SELECT 1'), (index) => instrumentDataSource(sources[index])),
-      redis: await alternate((index) => redises[index].get('bench:key'), (index) => instrumentRedis(redises[index], { keys: true })),
+      sql: await alternate(
+        (index) => sources[index].query('SELECT 1'),
+        (index) => instrumentDataSource(sources[index]),
+      ),
+      redis: await alternate(
+        (index) => redises[index].get('bench:key'),
+        (index) => instrumentRedis(redises[index], { keys: true }),
+      ),
     };
     progress('db done');
     const us = Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, median(values)]));

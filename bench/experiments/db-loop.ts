@@ -22,7 +22,15 @@ const outside = process.argv[3] === 'outside';
 async function ab(): Promise<void> {
   const concurrency = Number(process.env.C ?? 1);
   const redises = [new Redis({ host: '127.0.0.1', port: 6379 }), new Redis({ host: '127.0.0.1', port: 6379 })];
-  const options = { type: 'mariadb' as const, host: '127.0.0.1', port: 3306, username: 'root', password: '', database: 'test', poolSize: 4 };
+  const options = {
+    type: 'mariadb' as const,
+    host: '127.0.0.1',
+    port: 3306,
+    username: 'root',
+    password: '',
+    database: 'test',
+    poolSize: 4,
+  };
   const sources = [new DataSource(options), new DataSource(options)];
   await Promise.all(sources.map((source) => source.initialize()));
   const times: [number[], number[]] = [[], []];
@@ -31,10 +39,16 @@ async function ab(): Promise<void> {
     const undo =
       process.env.OWNPROPS === '1'
         ? [ownProps(sources[tracedIndex] as DataSource)]
-        : [instrumentRedis(redises[tracedIndex] as object, { keys: true }), instrumentDataSource(sources[tracedIndex] as object)];
+        : [
+            instrumentRedis(redises[tracedIndex] as object, { keys: true }),
+            instrumentDataSource(sources[tracedIndex] as object),
+          ];
     for (let batch = 0; batch < 200; batch++) {
       for (const index of batch & 1 ? [0, 1] : [1, 0]) {
-        const call = which === 'redis' ? () => (redises[index] as Redis).get('bench:key') : () => (sources[index] as DataSource).query('SELECT 1');
+        const call =
+          which === 'redis'
+            ? () => (redises[index] as Redis).get('bench:key')
+            : () => (sources[index] as DataSource).query('SELECT 1');
         const start = performance.now();
         if (concurrency === 1 && process.env.DIRECT) await TraceContext.run('request', call);
         else await Promise.all(Array.from({ length: concurrency }, () => TraceContext.run('request', call)));
@@ -44,7 +58,9 @@ async function ab(): Promise<void> {
     for (const u of undo) u();
   }
   const med = (list: number[]): number => [...list].sort((a, b) => a - b)[list.length >> 1] ?? Number.NaN;
-  console.log(`${which} C=${concurrency}: not instrumented ${med(times[0]).toFixed(2)} µs, traced ${med(times[1]).toFixed(2)} µs per call, ratio ${(med(times[1]) / med(times[0])).toFixed(3)}`);
+  console.log(
+    `${which} C=${concurrency}: not instrumented ${med(times[0]).toFixed(2)} µs, traced ${med(times[1]).toFixed(2)} µs per call, ratio ${(med(times[1]) / med(times[0])).toFixed(3)}`,
+  );
   for (const redis of redises) redis.disconnect();
   await Promise.all(sources.map((source) => source.destroy()));
 }
@@ -88,7 +104,15 @@ function ownProps(source: DataSource): () => void {
 async function main(): Promise<void> {
   if (process.argv[3] === 'ab') return ab();
   const redis = new Redis({ host: '127.0.0.1', port: 6379 });
-  const source = new DataSource({ type: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', password: '', database: 'test', poolSize: 2 });
+  const source = new DataSource({
+    type: 'mariadb',
+    host: '127.0.0.1',
+    port: 3306,
+    username: 'root',
+    password: '',
+    database: 'test',
+    poolSize: 2,
+  });
   await source.initialize();
   if (traced) {
     instrumentRedis(redis, { keys: true });
@@ -100,10 +124,14 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const n = Number(process.env.N ?? 5000);
     if (outside) for (let i = 0; i < n; i++) await call();
-    else
-      for (let i = 0; i < n; i++) await TraceContext.run('request', call);
+    else for (let i = 0; i < n; i++) await TraceContext.run('request', call);
     const cpu = process.cpuUsage(cpu0);
-    if (round >= 2) console.log(which, process.argv[3], `${(((performance.now() - t0) * 1000) / n).toFixed(1)} µs wall, ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU per call`);
+    if (round >= 2)
+      console.log(
+        which,
+        process.argv[3],
+        `${(((performance.now() - t0) * 1000) / n).toFixed(1)} µs wall, ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU per call`,
+      );
   }
   redis.disconnect();
   await source.destroy();

@@ -1,7 +1,16 @@
 import 'reflect-metadata';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
-import type { CallHandler, DynamicModule, ExecutionContext, MiddlewareConsumer, NestInterceptor, NestMiddleware, NestModule, Provider } from '@nestjs/common';
+import type {
+  CallHandler,
+  DynamicModule,
+  ExecutionContext,
+  MiddlewareConsumer,
+  NestInterceptor,
+  NestMiddleware,
+  NestModule,
+  Provider,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { Trace, TraceModule } from '../../src/index.js';
@@ -23,7 +32,10 @@ class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Get('orders')
-  order(@Query('id') id?: string, @Query('slow') slow?: string): Promise<{ id: number; total: number; tags: string[] }> {
+  order(
+    @Query('id') id?: string,
+    @Query('slow') slow?: string,
+  ): Promise<{ id: number; total: number; tags: string[] }> {
     return this.orders.handle(Number(id ?? 1), slow === '1' ? SLOW_SLEEP_MS : 0);
   }
 }
@@ -34,7 +46,9 @@ let requests = 0;
 @Injectable()
 class BareAlsInterceptor implements NestInterceptor {
   intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return new Observable((subscriber) => bareStorage.run({ request: ++requests }, () => next.handle().subscribe(subscriber)));
+    return new Observable((subscriber) =>
+      bareStorage.run({ request: ++requests }, () => next.handle().subscribe(subscriber)),
+    );
   }
 }
 
@@ -88,11 +102,34 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
         Trace()(target, key, descriptor);
       });
       // `trace`: nothing is slow enough to report; `trace-slow`: the 1 % of requests that sleep are reported.
-      return { imports: [TraceModule.forRoot({ slowThresholdMs: variant === 'trace' ? 60_000 : SLOW_SLEEP_MS - 5, dataSource: false, redis: false })], providers: [] };
+      return {
+        imports: [
+          TraceModule.forRoot({
+            slowThresholdMs: variant === 'trace' ? 60_000 : SLOW_SLEEP_MS - 5,
+            dataSource: false,
+            redis: false,
+          }),
+        ],
+        providers: [],
+      };
     case 'trace-root':
-      return { imports: [TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false })], providers: [] };
+      return {
+        imports: [TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false })],
+        providers: [],
+      };
     case 'trace-root-lean':
-      return { imports: [TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false, hungThresholdMs: 0, otel: { enabled: false } })], providers: [] };
+      return {
+        imports: [
+          TraceModule.forRoot({
+            slowThresholdMs: 60_000,
+            dataSource: false,
+            redis: false,
+            hungThresholdMs: 0,
+            otel: { enabled: false },
+          }),
+        ],
+        providers: [],
+      };
     case 'otel':
       decorateServices((target, key, descriptor) => OtelSpan()(target, key, descriptor));
       return { imports: [], providers: otelVariant() };
@@ -103,7 +140,11 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
 
 async function main(): Promise<void> {
   const { imports, providers } = variantModule();
-  @Module({ imports, controllers: [OrdersController], providers: [OrdersService, InventoryRepository, PricingService, ...providers] })
+  @Module({
+    imports,
+    controllers: [OrdersController],
+    providers: [OrdersService, InventoryRepository, PricingService, ...providers],
+  })
   class AppModule implements NestModule {
     configure(consumer: MiddlewareConsumer): void {
       // The same bare context, opened by a Nest middleware (Nest's own per-request middleware machinery included).
@@ -113,7 +154,9 @@ async function main(): Promise<void> {
   const app = await NestFactory.create(AppModule, { logger: variant === 'trace-slow' ? ['warn', 'error'] : false });
   if (variant === 'als-mw') {
     // The bare ALS floor of a design that opens the context before Nest's router (as TraceModule's middleware does).
-    app.use((_request: unknown, _response: unknown, next: () => void) => bareStorage.run({ request: ++requests }, next));
+    app.use((_request: unknown, _response: unknown, next: () => void) =>
+      bareStorage.run({ request: ++requests }, next),
+    );
   }
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };

@@ -5,10 +5,22 @@ import autocannon from 'autocannon';
 import { pinToCpu, progress, section } from '../lib/child.js';
 import { median } from '../lib/stats.js';
 
-export const ALL_HTTP_VARIANTS = ['plain', 'als', 'trace', 'trace-slow', 'otel', 'trace-root', 'als-mw', 'als-nestmw', 'trace-root-lean'] as const;
+export const ALL_HTTP_VARIANTS = [
+  'plain',
+  'als',
+  'trace',
+  'trace-slow',
+  'otel',
+  'trace-root',
+  'als-mw',
+  'als-nestmw',
+  'trace-root-lean',
+] as const;
 export type HttpVariant = (typeof ALL_HTTP_VARIANTS)[number];
 /** The default run; `BENCH_HTTP_VARIANTS=als,trace,trace-root` picks others (diagnostics). */
-const HTTP_VARIANTS: readonly HttpVariant[] = (process.env.BENCH_HTTP_VARIANTS ?? 'plain,als,als-mw,trace,trace-slow,otel')
+const HTTP_VARIANTS: readonly HttpVariant[] = (
+  process.env.BENCH_HTTP_VARIANTS ?? 'plain,als,als-mw,trace,trace-slow,otel'
+)
   .split(',')
   .map((v) => v.trim())
   .filter((v): v is HttpVariant => (ALL_HTTP_VARIANTS as readonly string[]).includes(v));
@@ -56,16 +68,24 @@ function start(variant: HttpVariant): Promise<App> {
   const path = fileURLToPath(new URL('./app.js', import.meta.url));
   // Each variant in its own process (own heap, own JIT, own async hooks); its stdout (the slow reports) is discarded.
   // BENCH_APP_NODE: another Node binary for the apps (the Node 24 comparison); autocannon stays on this one.
-  const child = fork(path, [variant], { execPath: process.env.BENCH_APP_NODE ?? process.execPath, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(path, [variant], {
+    execPath: process.env.BENCH_APP_NODE ?? process.execPath,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   if (child.pid !== undefined) pin(child.pid, APP_CPU);
   return new Promise((resolve, reject) => {
-    child.once('message', (message) => resolve({ variant, child, url: `http://127.0.0.1:${(message as { port: number }).port}` }));
+    child.once('message', (message) =>
+      resolve({ variant, child, url: `http://127.0.0.1:${(message as { port: number }).port}` }),
+    );
     child.once('exit', (code) => reject(new Error(`app ${variant} exited early (${String(code)})`)));
   });
 }
 
 /** 1 request in 100 carries `slow=1` (sleeps past the `trace-slow` threshold) — the same mix for every variant. */
-const REQUESTS = Array.from({ length: 100 }, (_, i) => ({ method: 'GET', path: `/orders?id=${i + 1}${i === 50 ? '&slow=1' : ''}` }));
+const REQUESTS = Array.from({ length: 100 }, (_, i) => ({
+  method: 'GET',
+  path: `/orders?id=${i + 1}${i === 50 ? '&slow=1' : ''}`,
+}));
 
 /** The app's own CPU time (user + system, µs) so far. */
 function appCpu(app: App): Promise<number> {
@@ -101,7 +121,10 @@ section(async (): Promise<HttpResult> => {
     for (const app of apps) await load(app, WARMUP_S);
     progress('http warm-up done');
     const perRound = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, [] as number[]])) as Record<HttpVariant, number[]>;
-    const cpuPerRound = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, [] as number[]])) as Record<HttpVariant, number[]>;
+    const cpuPerRound = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, [] as number[]])) as Record<
+      HttpVariant,
+      number[]
+    >;
     const p99s = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, [] as number[]])) as Record<HttpVariant, number[]>;
     let errors = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -113,12 +136,28 @@ section(async (): Promise<HttpResult> => {
         p99s[app.variant].push(result.p99);
         errors += result.errors;
       }
-      progress(`http round ${round + 1}/${ROUNDS}: ${apps.map((a) => `${a.variant} ${perRound[a.variant][round]?.toFixed(0)}/s ${cpuPerRound[a.variant][round]?.toFixed(0)}µs`).join(', ')}`);
+      progress(
+        `http round ${round + 1}/${ROUNDS}: ${apps.map((a) => `${a.variant} ${perRound[a.variant][round]?.toFixed(0)}/s ${cpuPerRound[a.variant][round]?.toFixed(0)}µs`).join(', ')}`,
+      );
     }
     const rps = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, median(perRound[v])])) as Record<HttpVariant, number>;
     const p99 = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, median(p99s[v])])) as Record<HttpVariant, number>;
-    const cpuUs = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, median(cpuPerRound[v])])) as Record<HttpVariant, number>;
-    return { rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, pinned, perRound, rps, cpuPerRound, cpuUs, p99, errors };
+    const cpuUs = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, median(cpuPerRound[v])])) as Record<
+      HttpVariant,
+      number
+    >;
+    return {
+      rounds: ROUNDS,
+      durationS: DURATION_S,
+      connections: CONNECTIONS,
+      pinned,
+      perRound,
+      rps,
+      cpuPerRound,
+      cpuUs,
+      p99,
+      errors,
+    };
   } finally {
     for (const app of apps) app.child.kill();
   }

@@ -60,7 +60,9 @@ export class OrdersService {
 export const SERVICE_CLASSES = [OrdersService, InventoryRepository, PricingService] as const;
 
 /** Applies a method decorator to every method of the service classes (`@Trace()` or the OTel-style `@Span()`). */
-export function decorateServices(decorate: (target: object, key: string, descriptor: PropertyDescriptor) => void): void {
+export function decorateServices(
+  decorate: (target: object, key: string, descriptor: PropertyDescriptor) => void,
+): void {
   for (const cls of SERVICE_CLASSES) {
     const prototype = cls.prototype as object;
     for (const key of Object.getOwnPropertyNames(prototype)) {

@@ -13,7 +13,11 @@ export interface SectionMessage<T> {
  * Runs a compiled section script (`bench/dist/bench/<file>.js`) in its own Node process, so sections never share a
  * heap, a JIT profile or enabled async hooks, and resolves with the one result it sends over IPC.
  */
-export function runSection<T>(script: string, args: readonly string[] = [], execArgv: readonly string[] = []): Promise<T> {
+export function runSection<T>(
+  script: string,
+  args: readonly string[] = [],
+  execArgv: readonly string[] = [],
+): Promise<T> {
   const path = fileURLToPath(new URL(`../${script}`, import.meta.url));
   return new Promise<T>((resolve, reject) => {
     const child = fork(path, [...args], { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -33,7 +37,8 @@ export function runSection<T>(script: string, args: readonly string[] = [], exec
 export function section<T>(main: () => Promise<T>): void {
   main().then(
     (result) => finish({ ok: true, result }),
-    (error: unknown) => finish({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    (error: unknown) =>
+      finish({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
   );
 }
 

@@ -36,7 +36,13 @@ async function measure(traces: number, spansPerTrace: number): Promise<MemoryCas
   const reporter = new TraceReporter(resolveOptions({ slowThresholdMs: 1e9, hungThresholdMs: 1e9 }), {
     snapshot: () => Promise.resolve({} as SystemMetrics),
   });
-  const origin = { transport: 'http' as const, handlerName: 'handle', handlerClass: { name: 'OrdersController' }, method: 'GET', route: '/orders/:id' };
+  const origin = {
+    transport: 'http' as const,
+    handlerName: 'handle',
+    handlerClass: { name: 'OrdersController' },
+    method: 'GET',
+    route: '/orders/:id',
+  };
   const rootName = 'OrdersController.handle';
   const held: TraceContext[] = new Array<TraceContext>(traces);
   const before = await usedBytes();
@@ -49,12 +55,18 @@ async function measure(traces: number, spansPerTrace: number): Promise<MemoryCas
     held[t] = context;
   }
   const during = await usedBytes();
-  if (held[0]?.count !== spansPerTrace) throw new Error(`expected ${spansPerTrace} spans, got ${String(held[0]?.count)}`);
+  if (held[0]?.count !== spansPerTrace)
+    throw new Error(`expected ${spansPerTrace} spans, got ${String(held[0]?.count)}`);
   for (const context of held) context.endSpan(0, false);
   held.fill(undefined as unknown as TraceContext);
   const after = await usedBytes();
   reporter.onModuleDestroy();
-  return { traces, spansPerTrace, bytesPerTrace: (during - before) / traces, retainedAfterEnd: (after - before) / traces };
+  return {
+    traces,
+    spansPerTrace,
+    bytesPerTrace: (during - before) / traces,
+    retainedAfterEnd: (after - before) / traces,
+  };
 }
 
 section(async () => {

@@ -7,7 +7,15 @@ import type { TraceSink } from '../../src/context/trace-context.js';
 import { pinToCpu, progress, section } from '../lib/child.js';
 import { median } from '../lib/stats.js';
 import { setupOtel } from '../peers/otel-setup.js';
-import { FloorService, OtelSpannedService, PlainService, ThenFloorService, TracedService, WrappedService, floorStorage } from './subjects.js';
+import {
+  FloorService,
+  OtelSpannedService,
+  PlainService,
+  ThenFloorService,
+  TracedService,
+  WrappedService,
+  floorStorage,
+} from './subjects.js';
 
 /** ns per call per task per round, and the same-round ratios the budgets use. */
 export interface MicroResult {
@@ -50,7 +58,10 @@ const CYCLES = Number(process.env.BENCH_MICRO_CYCLES ?? 300);
  * cycle runs one batch of every variant a budget needs, back to back in a shuffled order (a cycle takes ~1–4 ms), and
  * each budget's combination is computed within the cycle; the result is the median over cycles.
  */
-async function pairedCycles(tasks: ReadonlyArray<{ name: string; calls: number; fn: () => unknown }>, exporter: { reset(): void }): Promise<MicroResult['paired']> {
+async function pairedCycles(
+  tasks: ReadonlyArray<{ name: string; calls: number; fn: () => unknown }>,
+  exporter: { reset(): void },
+): Promise<MicroResult['paired']> {
   const groups = [
     ['plain', 'floor', 'trace', 'trace-untraced', 'otel'],
     ['plain-async', 'floor-async', 'then-floor-async', 'trace-async', 'otel-async'],
@@ -89,7 +100,8 @@ async function pairedCycles(tasks: ReadonlyArray<{ name: string; calls: number; 
   const values = Object.fromEntries(
     Object.entries(series).map(([key, list]) => {
       const sorted = list.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
-      const quantile = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+      const quantile = (q: number): number =>
+        sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
       return [key, { median: median(sorted), low: quantile(0.25), high: quantile(0.75) }];
     }),
   );
@@ -125,7 +137,11 @@ section(async (): Promise<MicroResult> => {
   const tasks: Array<{ name: string; calls: number; fn: () => unknown }> = [
     { name: 'plain', calls: SYNC_CALLS, fn: () => syncLoop((i) => plain.add(i)) },
     { name: 'wrapper', calls: SYNC_CALLS, fn: () => syncLoop((i) => wrapped.add(i)) },
-    { name: 'floor', calls: SYNC_CALLS, fn: () => floorStorage.run({ records: [] }, () => syncLoop((i) => floor.add(i))) },
+    {
+      name: 'floor',
+      calls: SYNC_CALLS,
+      fn: () => floorStorage.run({ records: [] }, () => syncLoop((i) => floor.add(i))),
+    },
     { name: 'trace', calls: SYNC_CALLS, fn: () => TraceContext.run('batch', () => syncLoop((i) => traced.add(i))) },
     { name: 'trace-untraced', calls: SYNC_CALLS, fn: () => syncLoop((i) => traced.add(i)) },
     {
@@ -145,12 +161,28 @@ section(async (): Promise<MicroResult> => {
           root.end();
         }),
     },
-    { name: 'otel-span', calls: SYNC_CALLS, fn: () => tracer.startActiveSpan('batch', (root) => (syncLoop((i) => spanned.add(i)), root.end())) },
+    {
+      name: 'otel-span',
+      calls: SYNC_CALLS,
+      fn: () => tracer.startActiveSpan('batch', (root) => (syncLoop((i) => spanned.add(i)), root.end())),
+    },
     { name: 'plain-async', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => plain.addAsync(i)) },
     { name: 'wrapper-async', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => wrapped.addAsync(i)) },
-    { name: 'floor-async', calls: ASYNC_CALLS, fn: () => floorStorage.run({ records: [] }, () => asyncLoop((i) => floor.addAsync(i))) },
-    { name: 'then-floor-async', calls: ASYNC_CALLS, fn: () => floorStorage.run({ records: [] }, () => asyncLoop((i) => thenFloor.addAsync(i))) },
-    { name: 'trace-async', calls: ASYNC_CALLS, fn: () => TraceContext.run('batch', () => asyncLoop((i) => traced.addAsync(i))) },
+    {
+      name: 'floor-async',
+      calls: ASYNC_CALLS,
+      fn: () => floorStorage.run({ records: [] }, () => asyncLoop((i) => floor.addAsync(i))),
+    },
+    {
+      name: 'then-floor-async',
+      calls: ASYNC_CALLS,
+      fn: () => floorStorage.run({ records: [] }, () => asyncLoop((i) => thenFloor.addAsync(i))),
+    },
+    {
+      name: 'trace-async',
+      calls: ASYNC_CALLS,
+      fn: () => TraceContext.run('batch', () => asyncLoop((i) => traced.addAsync(i))),
+    },
     { name: 'trace-async-untraced', calls: ASYNC_CALLS, fn: () => asyncLoop((i) => traced.addAsync(i)) },
     {
       name: 'otel-async',
@@ -200,7 +232,9 @@ section(async (): Promise<MicroResult> => {
     await task.fn();
     const context = sink.last as TraceContext | undefined;
     const ok = context !== undefined && context.count === task.calls + 1 && context.droppedSpans === 0;
-    checks[task.name] = context ? `${context.count - 1} spans recorded, ${context.droppedSpans} dropped` : 'no trace finished';
+    checks[task.name] = context
+      ? `${context.count - 1} spans recorded, ${context.droppedSpans} dropped`
+      : 'no trace finished';
     if (!ok) throw new Error(`${task.name}: expected ${task.calls} recorded spans, got ${checks[task.name]}`);
   }
 

@@ -64,7 +64,9 @@ export class WrappedService {
   }
 }
 WrappedService.prototype.add = callThrough(WrappedService.prototype.add as Method) as WrappedService['add'];
-WrappedService.prototype.addAsync = callThrough(WrappedService.prototype.addAsync as Method) as WrappedService['addAsync'];
+WrappedService.prototype.addAsync = callThrough(
+  WrappedService.prototype.addAsync as Method,
+) as WrappedService['addAsync'];
 
 /** A record of the floor design: a name and two clock readings pushed into the current store's array. */
 interface FloorRecord {
@@ -124,11 +126,17 @@ export class FloorService {
   }
 }
 FloorService.prototype.add = floorSync(FloorService.prototype.add as Method, 'FloorService.add') as FloorService['add'];
-FloorService.prototype.addAsync = floorAsync(FloorService.prototype.addAsync as Method, 'FloorService.addAsync') as FloorService['addAsync'];
+FloorService.prototype.addAsync = floorAsync(
+  FloorService.prototype.addAsync as Method,
+  'FloorService.addAsync',
+) as FloorService['addAsync'];
 
 export class ThenFloorService {
   async addAsync(a: number): Promise<number> {
     return a + 1;
   }
 }
-ThenFloorService.prototype.addAsync = thenFloorAsync(ThenFloorService.prototype.addAsync as Method, 'ThenFloorService.addAsync') as ThenFloorService['addAsync'];
+ThenFloorService.prototype.addAsync = thenFloorAsync(
+  ThenFloorService.prototype.addAsync as Method,
+  'ThenFloorService.addAsync',
+) as ThenFloorService['addAsync'];

@@ -27,17 +27,38 @@ export interface ReportResult {
 const SPANS = 1000;
 const REPEAT = Number(process.env.BENCH_REPORT_REPEAT ?? 300);
 
-const names = ['OrdersService.handle', 'OrdersRepository.find', 'PricingService.price', 'TaxService.rate', 'AuditService.write'];
+const names = [
+  'OrdersService.handle',
+  'OrdersRepository.find',
+  'PricingService.price',
+  'TaxService.rate',
+  'AuditService.write',
+];
 
 /** A finished 1,000-span trace shaped like a request: a few levels of nesting, some logs, a SQL span, an error. */
 function buildTrace(): TraceContext {
   const sink: TraceSink = { maxSpans: SPANS + 1, opened() {}, finished() {} };
-  const context = new TraceContext({ transport: 'http', handlerName: 'handle', handlerClass: { name: 'OrdersController' }, method: 'GET', route: '/orders/:id' }, sink, 'OrdersController.handle');
+  const context = new TraceContext(
+    {
+      transport: 'http',
+      handlerName: 'handle',
+      handlerClass: { name: 'OrdersController' },
+      method: 'GET',
+      route: '/orders/:id',
+    },
+    sink,
+    'OrdersController.handle',
+  );
   const stack = [0];
   for (let i = 1; i < SPANS; i++) {
     const parent = stack[stack.length - 1] ?? 0;
     const span = context.openSpan(names[i % names.length] ?? 'x', parent);
-    if (i % 97 === 0) context.setDb(span, { system: 'mysql', statement: `SELECT * FROM orders WHERE id = ${i} AND status = 'open'`, rows: 1 });
+    if (i % 97 === 0)
+      context.setDb(span, {
+        system: 'mysql',
+        statement: `SELECT * FROM orders WHERE id = ${i} AND status = 'open'`,
+        rows: 1,
+      });
     if (i % 211 === 0) context.endSpan(span, true, new Error(`failed ${i}`));
     if (i % 5 === 1 && stack.length < 6) stack.push(span);
     else {
@@ -106,5 +127,13 @@ section(async (): Promise<ReportResult> => {
   const buildJsonMs = time(() => formatJson(buildTraceRecord(context, 'slow', undefined, options)));
   progress('report path done');
   const snapshot = await snapshotTiming();
-  return { spans: SPANS, buildMs, buildTextMs, buildJsonMs, textLines: text.split('\n').length, jsonBytes: json.length, snapshot };
+  return {
+    spans: SPANS,
+    buildMs,
+    buildTextMs,
+    buildJsonMs,
+    textLines: text.split('\n').length,
+    jsonBytes: json.length,
+    snapshot,
+  };
 });

@@ -42,7 +42,8 @@ export class SocketIoAdminService implements OnApplicationBootstrap {
     for (const module of this.modules.values()) {
       for (const wrapper of module.providers.values()) {
         const { instance, metatype } = wrapper;
-        if (!instance || typeof instance !== 'object' || !metatype || !Reflect.getMetadata(GATEWAY_METADATA, metatype)) continue;
+        if (!instance || typeof instance !== 'object' || !metatype || !Reflect.getMetadata(GATEWAY_METADATA, metatype))
+          continue;
         for (const key in instance) {
           if (Reflect.getMetadata(GATEWAY_SERVER_METADATA, instance, key) === undefined) continue;
           const value: unknown = (instance as Record<string, unknown>)[key];

@@ -22,7 +22,8 @@ function isServer(value: unknown): value is SocketIoServerLike {
  */
 export function toSocketIoServer(target: unknown): SocketIoServerLike {
   if (isServer(target)) return target;
-  const server = typeof target === 'object' && target !== null ? (target as Partial<SocketIoNamespaceLike>).server : undefined;
+  const server =
+    typeof target === 'object' && target !== null ? (target as Partial<SocketIoNamespaceLike>).server : undefined;
   if (isServer(server)) return server;
   throw new Error(MESSAGES.socketIoAdminNotAServer(target));
 }
@@ -36,7 +37,8 @@ export async function loadAdminUi(): Promise<AdminUiInstrument> {
     throw new Error(MESSAGES.missingPackage('socketIoAdmin', '@socket.io/admin-ui'), { cause: error });
   }
   const instrument = loaded.instrument ?? loaded.default?.instrument;
-  if (typeof instrument !== 'function') throw new Error(MESSAGES.missingPackage('socketIoAdmin', '@socket.io/admin-ui (a version with instrument())'));
+  if (typeof instrument !== 'function')
+    throw new Error(MESSAGES.missingPackage('socketIoAdmin', '@socket.io/admin-ui (a version with instrument())'));
   return instrument;
 }
 
@@ -54,9 +56,15 @@ async function bcryptHash(password: string): Promise<string> {
 }
 
 /** Mounts the admin namespace on each server once; resolves to the servers instrumented. */
-export async function mountSocketIoAdmin(servers: readonly SocketIoServerLike[], options: ResolvedSocketIoAdminOptions): Promise<SocketIoServerLike[]> {
+export async function mountSocketIoAdmin(
+  servers: readonly SocketIoServerLike[],
+  options: ResolvedSocketIoAdminOptions,
+): Promise<SocketIoServerLike[]> {
   const instrument = await loadAdminUi();
-  const auth = options.auth === false ? false : { type: 'basic', username: options.auth.username, password: await bcryptHash(options.auth.password) };
+  const auth =
+    options.auth === false
+      ? false
+      : { type: 'basic', username: options.auth.username, password: await bcryptHash(options.auth.password) };
   const unique = [...new Set(servers)];
   for (const server of unique) {
     instrument(server, { auth, mode: options.mode, namespaceName: options.namespaceName, readonly: options.readonly });
@@ -69,7 +77,10 @@ export async function mountSocketIoAdmin(servers: readonly SocketIoServerLike[],
  * `TraceModule.forRoot({ socketIoAdmin })` and mounts `@socket.io/admin-ui` on the server. Accepts a `Server` or a
  * gateway's `Namespace`. Call it once per server.
  */
-export async function instrumentSocketIoAdmin(target: SocketIoServerLike | SocketIoNamespaceLike, options: TraceSocketIoAdminOptions): Promise<void> {
+export async function instrumentSocketIoAdmin(
+  target: SocketIoServerLike | SocketIoNamespaceLike,
+  options: TraceSocketIoAdminOptions,
+): Promise<void> {
   const resolved = resolveSocketIoAdminOptions(options);
   if (!resolved) throw new Error(MESSAGES.invalidOption('socketIoAdmin', 'an object with auth', options));
   await mountSocketIoAdmin([toSocketIoServer(target)], resolved);

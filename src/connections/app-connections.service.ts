@@ -52,12 +52,26 @@ export class AppConnections implements OnModuleInit {
   resolve(): void {
     if (this.found) return;
     this.found = {
-      dataSource: this.lookUp('dataSource', this.options.dataSource, isDataSourceLike, 'a TypeORM DataSource', () => this.defaultDataSourceToken()),
-      redis: this.lookUp('redis', this.options.redis, isRedisLike, 'an ioredis client', () => NESTJS_IOREDIS_DEFAULT_TOKEN),
+      dataSource: this.lookUp('dataSource', this.options.dataSource, isDataSourceLike, 'a TypeORM DataSource', () =>
+        this.defaultDataSourceToken(),
+      ),
+      redis: this.lookUp(
+        'redis',
+        this.options.redis,
+        isRedisLike,
+        'an ioredis client',
+        () => NESTJS_IOREDIS_DEFAULT_TOKEN,
+      ),
     };
   }
 
-  private lookUp<T>(name: OptionName, option: unknown, isKind: (value: unknown) => value is T, kind: string, autoToken: () => unknown): T | null {
+  private lookUp<T>(
+    name: OptionName,
+    option: unknown,
+    isKind: (value: unknown) => value is T,
+    kind: string,
+    autoToken: () => unknown,
+  ): T | null {
     if (option === false) return null;
     if (option === undefined) {
       const token = autoToken();
@@ -87,7 +101,8 @@ export class AppConnections implements OnModuleInit {
   private defaultDataSourceToken(): unknown {
     for (const module of this.modules.values()) {
       for (const [token, wrapper] of module.providers) {
-        if (typeof token === 'function' && token.name === 'DataSource' && isDataSourceLike(wrapper.instance)) return token;
+        if (typeof token === 'function' && token.name === 'DataSource' && isDataSourceLike(wrapper.instance))
+          return token;
       }
     }
     return undefined;
@@ -103,5 +118,9 @@ function isDataSourceLike(value: unknown): value is DataSourceLike {
 function isRedisLike(value: unknown): value is RedisLike {
   if (value === null || typeof value !== 'object') return false;
   const candidate = value as Partial<Record<keyof RedisLike, unknown>>;
-  return typeof candidate.status === 'string' && typeof candidate.duplicate === 'function' && typeof candidate.on === 'function';
+  return (
+    typeof candidate.status === 'string' &&
+    typeof candidate.duplicate === 'function' &&
+    typeof candidate.on === 'function'
+  );
 }

@@ -9,7 +9,13 @@ type AnyFunction = (...args: never[]) => unknown;
  * at once for a plain value or a throw, when a native Promise settles, per subscription for an Observable.
  * The caller gets the same value or the very same error object back.
  */
-export function callInSpan(context: TraceContext, span: number, fn: AnyFunction, thisArg: unknown, args: readonly unknown[]): unknown {
+export function callInSpan(
+  context: TraceContext,
+  span: number,
+  fn: AnyFunction,
+  thisArg: unknown,
+  args: readonly unknown[],
+): unknown {
   let result: unknown;
   try {
     result = traceStorage.run(new TraceFrame(context, span), Reflect.apply, fn, thisArg, args);

@@ -36,6 +36,9 @@ function traceClass(target: { prototype?: object }): void {
     if (!descriptor || typeof descriptor.value !== 'function' || !descriptor.configurable) continue;
     if (Reflect.getMetadata(NO_TRACE_METADATA, prototype, key) === true) continue;
     if (isTracedMethod(descriptor.value)) continue; // a method-level @Trace keeps its own options
-    Object.defineProperty(prototype, key, { ...descriptor, value: traceMethod(descriptor.value as Method, String(key), { span: true }) });
+    Object.defineProperty(prototype, key, {
+      ...descriptor,
+      value: traceMethod(descriptor.value as Method, String(key), { span: true }),
+    });
   }
 }

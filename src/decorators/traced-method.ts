@@ -53,7 +53,8 @@ function spanName(state: TracedMethodState, self: unknown): string {
   if (owner !== state.lastOwner) {
     state.lastOwner = owner;
     const className = (owner as { name?: unknown } | undefined)?.name;
-    state.lastName = typeof className === 'string' && className !== '' ? `${className}.${state.methodName}` : state.methodName;
+    state.lastName =
+      typeof className === 'string' && className !== '' ? `${className}.${state.methodName}` : state.methodName;
   }
   return state.lastName;
 }
@@ -68,7 +69,11 @@ export function isTracedMethod(fn: unknown): boolean {
  * outside a trace it calls straight through. Keeps metadata, `name` and `length`; never changes the result.
  * Wrapping a wrapper again only updates its settings.
  */
-export function traceMethod(original: Method, methodName: string, settings: { span?: boolean; name?: string; root?: RootSpec }): Method {
+export function traceMethod(
+  original: Method,
+  methodName: string,
+  settings: { span?: boolean; name?: string; root?: RootSpec },
+): Method {
   const existing = states.get(original);
   if (existing) {
     if (settings.span) existing.span = true;
@@ -84,7 +89,8 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
     root: settings.root,
     lastOwner: undefined,
     lastName: methodName,
-    plainReturns: (original as { constructor?: { name?: string } }).constructor?.name === 'AsyncFunction' ? NEVER_SYNC : 0,
+    plainReturns:
+      (original as { constructor?: { name?: string } }).constructor?.name === 'AsyncFunction' ? NEVER_SYNC : 0,
   };
   // Up to MAX_FAST_ARGS arguments are passed as named parameters, never gathered into an array: a rest array escapes
   // into the paths below, so V8 would allocate it on every call, which was most of the cost of a call outside a trace
@@ -110,7 +116,9 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
   const traced = (self: unknown, frame: TraceFrame | undefined, args: unknown[]): unknown => {
     if (frame === undefined) {
       const root = state.root;
-      return root?.origin === undefined ? original.apply(self, args) : openRoot(root, root.origin, wrapper, original, self, args);
+      return root?.origin === undefined
+        ? original.apply(self, args)
+        : openRoot(root, root.origin, wrapper, original, self, args);
     }
     const context = frame.context;
     if (frame.span === 0 && !context.rootClaimed) {
@@ -120,12 +128,15 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
         return original.apply(self, args);
       }
       const adopt = state.root?.adopt;
-      if (adopt !== undefined && context.awaitingHandler) return claimHttpRoot(adopt, wrapper, context, original, self, args);
+      if (adopt !== undefined && context.awaitingHandler)
+        return claimHttpRoot(adopt, wrapper, context, original, self, args);
     }
     if (!state.span) return original.apply(self, args);
     const span = context.openSpan(spanName(state, self), frame.span);
     if (span < 0) return original.apply(self, args);
-    return state.plainReturns >= PROVEN_SYNC ? callOnFrame(state, frame, span, self, -1, args, undefined, undefined, undefined) : callInNewFrame(state, context, span, self, args);
+    return state.plainReturns >= PROVEN_SYNC
+      ? callOnFrame(state, frame, span, self, -1, args, undefined, undefined, undefined)
+      : callInNewFrame(state, context, span, self, args);
   };
   copyMethodMetadata(original, wrapper);
   states.set(wrapper, state);
@@ -136,7 +147,13 @@ export function traceMethod(original: Method, methodName: string, settings: { sp
  * The general path: the call runs in a frame of its own, so async work it starts (timers, awaits, promises) stays
  * under its span. Learns whether the method returns plain values.
  */
-function callInNewFrame(state: TracedMethodState, context: TraceContext, span: number, self: unknown, args: unknown[]): unknown {
+function callInNewFrame(
+  state: TracedMethodState,
+  context: TraceContext,
+  span: number,
+  self: unknown,
+  args: unknown[],
+): unknown {
   let result: unknown;
   try {
     result = traceStorage.run(new TraceFrame(context, span), Reflect.apply, state.original, self, args);
@@ -161,7 +178,17 @@ function callInNewFrame(state: TracedMethodState, context: TraceContext, span: n
  * returns a Promise, that call's later children land under the caller, and the method goes back to the general path.
  * Takes `n` arguments `a`…`d`, or with `n` = -1 all of them as an array in `a`.
  */
-function callOnFrame(state: TracedMethodState, frame: TraceFrame, span: number, self: unknown, n: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
+function callOnFrame(
+  state: TracedMethodState,
+  frame: TraceFrame,
+  span: number,
+  self: unknown,
+  n: number,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+  d: unknown,
+): unknown {
   const context = frame.context;
   const previous = frame.span;
   frame.span = span;
@@ -187,7 +214,14 @@ function callOnFrame(state: TracedMethodState, frame: TraceFrame, span: number, 
  * the handler's error on it. The root span ends with the response (the middleware's 'close' listener), so the
  * result is only watched, never replaced.
  */
-function claimHttpRoot(adopt: (context: TraceContext) => void, wrapper: Method, context: TraceContext, original: Method, self: unknown, args: unknown[]): unknown {
+function claimHttpRoot(
+  adopt: (context: TraceContext) => void,
+  wrapper: Method,
+  context: TraceContext,
+  original: Method,
+  self: unknown,
+  args: unknown[],
+): unknown {
   try {
     adopt(context);
   } catch {
@@ -246,7 +280,14 @@ function argsOf(n: number, a: unknown, b: unknown, c: unknown, d: unknown): unkn
   }
 }
 
-function openRoot(root: RootSpec, origin: (args: readonly unknown[]) => TraceOrigin, wrapper: Method, original: Method, self: unknown, args: unknown[]): unknown {
+function openRoot(
+  root: RootSpec,
+  origin: (args: readonly unknown[]) => TraceOrigin,
+  wrapper: Method,
+  original: Method,
+  self: unknown,
+  args: unknown[],
+): unknown {
   let context: TraceContext;
   try {
     context = new TraceContext(origin(args), root.sink(), root.name);

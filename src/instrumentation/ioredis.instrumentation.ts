@@ -63,44 +63,56 @@ function install(client: object, options: RedisInstrumentOptions): Uninstall {
   const state = { active: true };
   const keys = options.keys;
   const restores = [
-    wrapMethod<AnyMethod>(client, 'sendCommand', (original) =>
-      function sendCommand(this: unknown, ...args: unknown[]): unknown {
-        const command = args[0];
-        const frame = traceStorage.getStore();
-        if (frame === undefined || !state.active || !isCommand(command) || isBatched(command, args[1]) || command[RECORDED] === true) {
-          return original.apply(this, args);
-        }
-        const context = frame.context;
-        const span = context.openSpan(COMMAND_SPAN, frame.span);
-        if (span < 0) return original.apply(this, args);
-        const info: DbSpanInfo = { system: 'redis', statement: command.name };
-        if (keys) {
-          const key = firstKey(command);
-          if (key !== undefined) info.key = key;
-        }
-        context.setDb(span, info);
-        // Re-sends (offline queue flush, reconnect) pass here again, possibly in another trace's context.
-        command[RECORDED] = true;
-        settleSpan(command, context, span, info, undefined);
-        try {
-          return original.apply(this, args);
-        } catch (error) {
-          failRedis(context, span, info, error);
-          throw error;
-        }
-      },
+    wrapMethod<AnyMethod>(
+      client,
+      'sendCommand',
+      (original) =>
+        function sendCommand(this: unknown, ...args: unknown[]): unknown {
+          const command = args[0];
+          const frame = traceStorage.getStore();
+          if (
+            frame === undefined ||
+            !state.active ||
+            !isCommand(command) ||
+            isBatched(command, args[1]) ||
+            command[RECORDED] === true
+          ) {
+            return original.apply(this, args);
+          }
+          const context = frame.context;
+          const span = context.openSpan(COMMAND_SPAN, frame.span);
+          if (span < 0) return original.apply(this, args);
+          const info: DbSpanInfo = { system: 'redis', statement: command.name };
+          if (keys) {
+            const key = firstKey(command);
+            if (key !== undefined) info.key = key;
+          }
+          context.setDb(span, info);
+          // Re-sends (offline queue flush, reconnect) pass here again, possibly in another trace's context.
+          command[RECORDED] = true;
+          settleSpan(command, context, span, info, undefined);
+          try {
+            return original.apply(this, args);
+          } catch (error) {
+            failRedis(context, span, info, error);
+            throw error;
+          }
+        },
     ),
   ];
   for (const method of ['pipeline', 'multi'] as const) {
     if (!hasMethod(client, method)) continue;
     restores.push(
-      wrapMethod<AnyMethod>(client, method, (original) =>
-        function batch(this: unknown, ...args: unknown[]): unknown {
-          const pipeline = original.apply(this, args);
-          // `multi({ pipeline: false })` returns the client: its commands are then recorded one by one.
-          if (state.active && pipeline !== this && isPipeline(pipeline)) wrapExec(pipeline, method, state);
-          return pipeline;
-        },
+      wrapMethod<AnyMethod>(
+        client,
+        method,
+        (original) =>
+          function batch(this: unknown, ...args: unknown[]): unknown {
+            const pipeline = original.apply(this, args);
+            // `multi({ pipeline: false })` returns the client: its commands are then recorded one by one.
+            if (state.active && pipeline !== this && isPipeline(pipeline)) wrapExec(pipeline, method, state);
+            return pipeline;
+          },
       ),
     );
   }
@@ -114,7 +126,11 @@ function install(client: object, options: RedisInstrumentOptions): Uninstall {
  * One span per batch, from `exec()` until ioredis settles the whole batch. The commands are counted after `exec`
  * queued them; a `multi` queue also holds its own MULTI and EXEC, which are not counted.
  */
-function wrapExec(pipeline: PipelineLike & Record<string, unknown>, kind: 'pipeline' | 'multi', state: { active: boolean }): void {
+function wrapExec(
+  pipeline: PipelineLike & Record<string, unknown>,
+  kind: 'pipeline' | 'multi',
+  state: { active: boolean },
+): void {
   if (typeof pipeline.exec !== 'function') return;
   const original = pipeline.exec as AnyMethod;
   let executed = false;
@@ -146,7 +162,13 @@ function wrapExec(pipeline: PipelineLike & Record<string, unknown>, kind: 'pipel
  * in — without a `then` on its Promise, which would mark an ignored rejection as handled. For a batch, a failed
  * command inside it (or an aborted MULTI) marks the span as failed with that command's error code.
  */
-function settleSpan(target: CommandLike | PipelineLike, context: TraceContext, span: number, info: DbSpanInfo, batch: 'pipeline' | 'multi' | undefined): void {
+function settleSpan(
+  target: CommandLike | PipelineLike,
+  context: TraceContext,
+  span: number,
+  info: DbSpanInfo,
+  batch: 'pipeline' | 'multi' | undefined,
+): void {
   const resolve = target.resolve;
   const reject = target.reject;
   target.resolve = function (this: unknown, ...args: unknown[]): void {
@@ -215,7 +237,8 @@ function firstKey(command: CommandLike): string | undefined {
   try {
     // ioredis computes the key positions from its command table: never an argument that is a value.
     const key = command.getKeys()[0];
-    if (key !== undefined && args !== undefined && key === args[0] && KEY_IS_FIRST_ARGUMENT.size < 1000) KEY_IS_FIRST_ARGUMENT.set(name, true);
+    if (key !== undefined && args !== undefined && key === args[0] && KEY_IS_FIRST_ARGUMENT.size < 1000)
+      KEY_IS_FIRST_ARGUMENT.set(name, true);
     return typeof key === 'string' ? key : undefined;
   } catch {
     // ioredis could not find the key positions (malformed arguments): the span just has no key.
@@ -224,14 +247,25 @@ function firstKey(command: CommandLike): string | undefined {
 }
 
 function isCommand(value: unknown): value is CommandLike {
-  return hasMethod(value, 'resolve') && typeof (value as { name?: unknown }).name === 'string' && typeof (value as { reject?: unknown }).reject === 'function';
+  return (
+    hasMethod(value, 'resolve') &&
+    typeof (value as { name?: unknown }).name === 'string' &&
+    typeof (value as { reject?: unknown }).reject === 'function'
+  );
 }
 
 function isPipeline(value: unknown): value is PipelineLike & Record<string, unknown> {
-  return hasMethod(value, 'exec') && (value as { isPipeline?: unknown }).isPipeline === true && typeof (value as { resolve?: unknown }).resolve === 'function';
+  return (
+    hasMethod(value, 'exec') &&
+    (value as { isPipeline?: unknown }).isPipeline === true &&
+    typeof (value as { resolve?: unknown }).resolve === 'function'
+  );
 }
 
 /** A command a pipeline / multi sends at `exec`: counted in the batch's span, not recorded on its own. */
 function isBatched(command: CommandLike, stream: unknown): boolean {
-  return typeof command.pipelineIndex === 'number' || (stream !== null && typeof stream === 'object' && (stream as { isPipeline?: unknown }).isPipeline === true);
+  return (
+    typeof command.pipelineIndex === 'number' ||
+    (stream !== null && typeof stream === 'object' && (stream as { isPipeline?: unknown }).isPipeline === true)
+  );
 }

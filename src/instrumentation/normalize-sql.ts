@@ -1,5 +1,6 @@
 // Literals become `?` so values never leave the process: strings (with escaped quotes), hex and numbers.
-const LITERALS = /'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|\b0x[0-9a-f]+\b|(?<![\w$`.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi;
+const LITERALS =
+  /'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|\b0x[0-9a-f]+\b|(?<![\w$`.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi;
 const IN_LISTS = /\(\s*\?(?:\s*,\s*\?)+\s*\)/g;
 const WHITESPACE = /\s+/g;
 

@@ -34,7 +34,13 @@ interface QueryRunnerLike {
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 type RunnerMethod = 'query' | 'stream' | 'startTransaction' | 'commitTransaction' | 'rollbackTransaction';
-const RUNNER_METHODS: readonly RunnerMethod[] = ['query', 'stream', 'startTransaction', 'commitTransaction', 'rollbackTransaction'];
+const RUNNER_METHODS: readonly RunnerMethod[] = [
+  'query',
+  'stream',
+  'startTransaction',
+  'commitTransaction',
+  'rollbackTransaction',
+];
 
 const installations = new WeakMap<object, unknown>();
 
@@ -56,8 +62,16 @@ const installations = new WeakMap<object, unknown>();
  * @returns a function that removes the instrumentation again (idempotent).
  */
 export function instrumentDataSource(dataSource: object): () => void {
-  const { driver, manager, options } = dataSource as { driver?: unknown; manager?: unknown; options?: { type?: unknown } };
-  if (typeof options?.type !== 'string' || !MYSQL_TYPES.includes(options.type) || !hasMethod(driver, 'createQueryRunner')) {
+  const { driver, manager, options } = dataSource as {
+    driver?: unknown;
+    manager?: unknown;
+    options?: { type?: unknown };
+  };
+  if (
+    typeof options?.type !== 'string' ||
+    !MYSQL_TYPES.includes(options.type) ||
+    !hasMethod(driver, 'createQueryRunner')
+  ) {
     return NOTHING_TO_UNDO;
   }
   return installOnce(installations, dataSource, () => install(driver, manager));
@@ -80,12 +94,15 @@ function install(driver: object, manager: unknown): Uninstall {
   recordedDrivers.add(driver);
   const prototypes = new Set<object>();
   const restores = [
-    wrapMethod<AnyMethod>(driver, 'createQueryRunner', (original) =>
-      function createQueryRunner(this: unknown, ...args: unknown[]): unknown {
-        const runner = original.apply(this, args);
-        if (state.active) usePrototypeOf(runner, prototypes);
-        return runner;
-      },
+    wrapMethod<AnyMethod>(
+      driver,
+      'createQueryRunner',
+      (original) =>
+        function createQueryRunner(this: unknown, ...args: unknown[]): unknown {
+          const runner = original.apply(this, args);
+          if (state.active) usePrototypeOf(runner, prototypes);
+          return runner;
+        },
     ),
   ];
   // `dataSource.transaction()`, repositories and `@InjectEntityManager()` all use this one manager.
@@ -223,7 +240,12 @@ function runnerWrapper(key: RunnerMethod, original: AnyMethod): AnyMethod {
         const runner = this as QueryRunnerLike;
         const frame = traceStorage.getStore();
         // Inside `manager.transaction` the span exists already (the current frame); nested calls are savepoints.
-        if (frame === undefined || !isRecorded(this) || runner[RUNNER_TRANSACTION] !== undefined || isTransactionFrame(frame)) {
+        if (
+          frame === undefined ||
+          !isRecorded(this) ||
+          runner[RUNNER_TRANSACTION] !== undefined ||
+          isTransactionFrame(frame)
+        ) {
           return original.apply(this, args);
         }
         const context = frame.context;
@@ -251,7 +273,12 @@ function runnerWrapper(key: RunnerMethod, original: AnyMethod): AnyMethod {
   }
 }
 
-async function endRunnerTransaction(runner: QueryRunnerLike, original: AnyMethod, args: unknown[], rollback: boolean): Promise<unknown> {
+async function endRunnerTransaction(
+  runner: QueryRunnerLike,
+  original: AnyMethod,
+  args: unknown[],
+  rollback: boolean,
+): Promise<unknown> {
   const open = runner[RUNNER_TRANSACTION];
   if (open === undefined) return original.apply(runner, args);
   try {

@@ -12,7 +12,12 @@ export function wrapMethod<F extends Method>(target: object, key: string, wrap: 
   const own = Object.getOwnPropertyDescriptor(target, key);
   const original = Reflect.get(target, key) as F;
   const wrapped = wrap(original);
-  Object.defineProperty(target, key, { value: wrapped, writable: true, configurable: true, enumerable: own?.enumerable ?? false });
+  Object.defineProperty(target, key, {
+    value: wrapped,
+    writable: true,
+    configurable: true,
+    enumerable: own?.enumerable ?? false,
+  });
   return () => {
     if (Reflect.get(target, key) !== wrapped) return;
     if (own) Object.defineProperty(target, key, own);

@@ -23,14 +23,22 @@ type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 function methodNames(prototype: object): string[] {
   const names = new Set<string>();
-  for (let proto: object | null = prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto: object | null = prototype;
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     for (const name of Object.getOwnPropertyNames(proto)) if (name !== 'constructor') names.add(name);
   }
   return [...names];
 }
 
 function findDescriptor(prototype: object, name: string): PropertyDescriptor | undefined {
-  for (let proto: object | null = prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto: object | null = prototype;
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     const descriptor = Object.getOwnPropertyDescriptor(proto, name);
     if (descriptor) return descriptor;
   }
@@ -79,30 +87,47 @@ function bindClass(metatype: { prototype?: object; name: string }, rootFor: Root
  * Where an app binds `TraceInterceptor` itself, it opens the trace first and the handler only claims its root span.
  * Runs while providers are created, before `app.init()` binds the handlers. Returns the classes it bound.
  */
-export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | undefined, interceptor?: NestInterceptor): string[] {
+export function bindHandlers(
+  modules: ModulesContainer,
+  sink: () => TraceSink | undefined,
+  interceptor?: NestInterceptor,
+): string[] {
   const bound: string[] = [];
   const seen = new Set<unknown>();
   const wsRoot: RootFor = (handlerClass, name, fn) => {
     const lifecycle = LIFECYCLE_EVENTS[name];
     if (lifecycle === undefined && Reflect.getMetadata(MESSAGE_MAPPING_METADATA, fn) !== true) return undefined;
     const event = lifecycle ?? String(Reflect.getMetadata(MESSAGE_METADATA, fn));
-    return { sink, name: `${handlerClass.name}.${name}`, origin: (args) => wsOrigin(handlerClass, name, event, findSocket(args)) };
+    return {
+      sink,
+      name: `${handlerClass.name}.${name}`,
+      origin: (args) => wsOrigin(handlerClass, name, event, findSocket(args)),
+    };
   };
   const rpcRoot: RootFor = (handlerClass, name, fn) => {
     const patterns: unknown = Reflect.getMetadata(PATTERN_METADATA, fn);
     if (patterns === undefined) return undefined;
     const pattern: unknown = Array.isArray(patterns) ? patterns[0] : patterns;
-    return { sink, name: `${handlerClass.name}.${name}`, origin: (args) => rpcOrigin(handlerClass, name, pattern, args[0]) };
+    return {
+      sink,
+      name: `${handlerClass.name}.${name}`,
+      origin: (args) => rpcOrigin(handlerClass, name, pattern, args[0]),
+    };
   };
   const httpRoot: RootFor = (handlerClass, name, fn) => {
-    if (Reflect.getMetadata(PATH_METADATA, fn) === undefined || Reflect.getMetadata(METHOD_METADATA, fn) === undefined) return undefined;
+    if (Reflect.getMetadata(PATH_METADATA, fn) === undefined || Reflect.getMetadata(METHOD_METADATA, fn) === undefined)
+      return undefined;
     const spanName = `${handlerClass.name}.${name}`;
     return {
       sink,
       name: spanName,
       // No `origin`: only the HTTP middleware opens HTTP traces, so a controller method called directly stays untraced.
       adopt: (context: TraceContext) =>
-        context.adoptHandler(httpHandlerOrigin(context.origin, context.request as HttpRequestLike | undefined, handlerClass, name), spanName, undefined),
+        context.adoptHandler(
+          httpHandlerOrigin(context.origin, context.request as HttpRequestLike | undefined, handlerClass, name),
+          spanName,
+          undefined,
+        ),
     };
   };
   // Controllers with message patterns, seen while their handlers are bound: they get the interceptor too.
@@ -124,7 +149,8 @@ export function bindHandlers(modules: ModulesContainer, sink: () => TraceSink | 
         seen.add(type);
         const metatype = type as { prototype?: object; name: string };
         const isGateway = kind === 'provider' && Reflect.getMetadata(GATEWAY_METADATA, metatype) === true;
-        if (isGateway ? bindClass(metatype, wsRoot) : kind === 'controller' && bindClass(metatype, controllerRoot)) bound.push(metatype.name);
+        if (isGateway ? bindClass(metatype, wsRoot) : kind === 'controller' && bindClass(metatype, controllerRoot))
+          bound.push(metatype.name);
         if (interceptor && (isGateway || rpcControllers.has(metatype))) useInterceptor(metatype, interceptor);
       }
     }

@@ -42,8 +42,14 @@ function patternName(pattern: unknown): string {
 }
 
 /** Trace origin of an RPC message (`data` may carry a W3C `traceparent` field). */
-export function rpcOrigin(handlerClass: { name: string }, handlerName: string, pattern: unknown, data: unknown): TraceOrigin {
-  const traceparent = data !== null && typeof data === 'object' ? (data as { traceparent?: unknown }).traceparent : undefined;
+export function rpcOrigin(
+  handlerClass: { name: string },
+  handlerName: string,
+  pattern: unknown,
+  data: unknown,
+): TraceOrigin {
+  const traceparent =
+    data !== null && typeof data === 'object' ? (data as { traceparent?: unknown }).traceparent : undefined;
   return withParent({ transport: 'rpc', handlerClass, handlerName, route: patternName(pattern) }, traceparent);
 }
 
@@ -76,7 +82,12 @@ export function routePattern(request: HttpRequestLike): string | undefined {
  * The origin of an HTTP trace once its handler is known; `pending` is the middleware's origin, whose incoming
  * `traceparent` was already parsed.
  */
-export function httpHandlerOrigin(pending: TraceOrigin, request: HttpRequestLike | undefined, handlerClass: { name: string }, handlerName: string): TraceOrigin {
+export function httpHandlerOrigin(
+  pending: TraceOrigin,
+  request: HttpRequestLike | undefined,
+  handlerClass: { name: string },
+  handlerName: string,
+): TraceOrigin {
   return {
     transport: 'http',
     handlerClass,
@@ -102,7 +113,12 @@ export function findSocket(args: readonly unknown[]): SocketLike | undefined {
 }
 
 /** Trace origin of a socket event (`event` is the event name, or `connection` / `disconnect`). */
-export function wsOrigin(handlerClass: { name: string }, handlerName: string, event: string, socket: SocketLike | undefined): TraceOrigin {
+export function wsOrigin(
+  handlerClass: { name: string },
+  handlerName: string,
+  event: string,
+  socket: SocketLike | undefined,
+): TraceOrigin {
   const handshake = socket?.handshake;
   return withParent(
     { transport: 'ws', handlerClass, handlerName, route: event },
@@ -118,12 +134,23 @@ export function originOf(context: ExecutionContext): TraceOrigin | undefined {
   if (type === 'http') {
     const request = context.switchToHttp().getRequest<HttpRequestLike>();
     return withParent(
-      { transport: 'http', handlerClass, handlerName: handler.name, method: request.method, route: routePattern(request) },
+      {
+        transport: 'http',
+        handlerClass,
+        handlerName: handler.name,
+        method: request.method,
+        route: routePattern(request),
+      },
       request.headers?.traceparent,
     );
   }
   if (type === 'ws') {
-    return wsOrigin(handlerClass, handler.name, handlerEvent(handler, 'ws'), context.switchToWs().getClient<SocketLike>());
+    return wsOrigin(
+      handlerClass,
+      handler.name,
+      handlerEvent(handler, 'ws'),
+      context.switchToWs().getClient<SocketLike>(),
+    );
   }
   if (type === 'rpc') {
     return rpcOrigin(handlerClass, handler.name, handlerEvent(handler, 'rpc'), context.switchToRpc().getData());

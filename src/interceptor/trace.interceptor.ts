@@ -20,7 +20,9 @@ export class TraceInterceptor implements NestInterceptor {
     const frame = traceStorage.getStore();
     if (frame !== undefined) {
       // The HTTP middleware's trace: name its handler and end it with the handler. Anything else is already traced.
-      return frame.context.awaitingHandler && frame.span === 0 ? this.adopt(frame.context, executionContext, next) : next.handle();
+      return frame.context.awaitingHandler && frame.span === 0
+        ? this.adopt(frame.context, executionContext, next)
+        : next.handle();
     }
     const origin = safeOrigin(executionContext);
     if (origin === undefined) return next.handle();
@@ -32,7 +34,9 @@ export class TraceInterceptor implements NestInterceptor {
     return new Observable<unknown>((subscriber) => {
       const context = new TraceContext(origin, reporter, rootName);
       context.rootFunction = handler;
-      return mirrorRoot(context, subscriber, (observer) => traceStorage.run(new TraceFrame(context, 0), () => next.handle().subscribe(observer)));
+      return mirrorRoot(context, subscriber, (observer) =>
+        traceStorage.run(new TraceFrame(context, 0), () => next.handle().subscribe(observer)),
+      );
     });
   }
 
@@ -41,7 +45,9 @@ export class TraceInterceptor implements NestInterceptor {
     if (origin === undefined) return next.handle();
     const handler = executionContext.getHandler();
     context.adoptHandler(origin, handlerSpanName(origin, handler), handler);
-    return new Observable<unknown>((subscriber) => mirrorRoot(context, subscriber, (observer) => next.handle().subscribe(observer)));
+    return new Observable<unknown>((subscriber) =>
+      mirrorRoot(context, subscriber, (observer) => next.handle().subscribe(observer)),
+    );
   }
 }
 

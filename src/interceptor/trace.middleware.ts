@@ -86,11 +86,17 @@ function endWithResponse(context: TraceContext, request: HttpRequestLike, status
     context.discard();
     return;
   }
-  const origin = { ...context.origin, route, handlerName: `${context.origin.method ?? ''} ${route ?? '(unknown route)'}`.trim() };
+  const origin = {
+    ...context.origin,
+    route,
+    handlerName: `${context.origin.method ?? ''} ${route ?? '(unknown route)'}`.trim(),
+  };
   context.adoptHandler(origin, origin.handlerName, undefined);
   context.endSpan(
     0,
     true,
-    new RejectedBeforeHandler(`${status} ${STATUS_CODES[status] ?? ''}: rejected before the handler ran (a guard, a pipe or a middleware)`.trim()),
+    new RejectedBeforeHandler(
+      `${status} ${STATUS_CODES[status] ?? ''}: rejected before the handler ran (a guard, a pipe or a middleware)`.trim(),
+    ),
   );
 }

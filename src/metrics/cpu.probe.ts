@@ -84,7 +84,8 @@ export class CpuProbe {
 
   /** Keeps the newest reading that is at least `windowMs` old (the base), and everything after it. */
   private prune(now: number): void {
-    while (this.readings.length > 1 && now - (this.readings[1] as CpuReading).at >= this.windowMs) this.readings.shift();
+    while (this.readings.length > 1 && now - (this.readings[1] as CpuReading).at >= this.windowMs)
+      this.readings.shift();
   }
 }
 

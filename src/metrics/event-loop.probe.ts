@@ -70,7 +70,11 @@ export class EventLoopProbe {
   }
 
   private monitor(): Monitor {
-    return { histogram: monitorEventLoopDelay({ resolution: RESOLUTION_MS }), resetAt: performance.now(), elu: performance.eventLoopUtilization() };
+    return {
+      histogram: monitorEventLoopDelay({ resolution: RESOLUTION_MS }),
+      resetAt: performance.now(),
+      elu: performance.eventLoopUtilization(),
+    };
   }
 
   private rotate(): void {

@@ -77,14 +77,25 @@ export class MemoryMonitorService implements OnModuleInit, OnModuleDestroy {
    * Public so that it can be run on demand; the GC observer must be running (module initialized) for the trend.
    */
   check(): MemoryCheckResult {
-    const settings = this.options.memoryMonitor || { heapLimitPercent: 100, growthSamples: Number.POSITIVE_INFINITY, intervalMs: 0 };
+    const settings = this.options.memoryMonitor || {
+      heapLimitPercent: 100,
+      growthSamples: Number.POSITIVE_INFINITY,
+      intervalMs: 0,
+    };
     const heap = v8.getHeapStatistics();
     const percent = (heap.used_heap_size / heap.heap_size_limit) * 100;
     const warnings: string[] = [];
 
     if (percent >= settings.heapLimitPercent) {
       if (!this.aboveLimit) {
-        warnings.push(MESSAGES.heapNearLimit(toMB(heap.used_heap_size), toMB(heap.heap_size_limit), round1(percent), settings.heapLimitPercent));
+        warnings.push(
+          MESSAGES.heapNearLimit(
+            toMB(heap.used_heap_size),
+            toMB(heap.heap_size_limit),
+            round1(percent),
+            settings.heapLimitPercent,
+          ),
+        );
       }
       this.aboveLimit = true;
     } else {

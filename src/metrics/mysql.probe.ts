@@ -1,4 +1,9 @@
-import type { DataSourceLike, Mysql2ConnectionLike, Mysql2ModuleLike, MysqlDriverLike } from '../connections/typeorm.types.js';
+import type {
+  DataSourceLike,
+  Mysql2ConnectionLike,
+  Mysql2ModuleLike,
+  MysqlDriverLike,
+} from '../connections/typeorm.types.js';
 import type { MysqlMetrics, MysqlServerMetrics, ProbeError } from '../trace.types.js';
 import { readMysql2PoolState } from './mysql2-pool.internals.js';
 import { errorCode, errorMessage, networkProbeError, probeError } from './probe-error.js';
@@ -12,8 +17,20 @@ const SERVER_STATUS_SQL =
   "SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Threads_running', 'Threads_cached', 'Slow_queries', 'Max_used_connections')";
 const MAX_CONNECTIONS_SQL = 'SELECT @@GLOBAL.max_connections AS max_connections';
 
-const FORBIDDEN_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_TABLEACCESS_DENIED_ERROR']);
-const UNAVAILABLE_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_NORMAL_SHUTDOWN', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ER_HOST_IS_BLOCKED']);
+const FORBIDDEN_CODES = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_TABLEACCESS_DENIED_ERROR',
+]);
+const UNAVAILABLE_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_NORMAL_SHUTDOWN',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'ER_HOST_IS_BLOCKED',
+]);
 
 /** `true` when the DataSource runs on TypeORM's MySQL / MariaDB driver. */
 export function isMysqlDataSource(dataSource: DataSourceLike): boolean {
@@ -76,7 +93,9 @@ export class MysqlProbe {
     if (!connection) return probeError('unsupported', 'the MySQL driver module has no Connection class');
     if (this.maxConnections === null) {
       const rows = await query(connection, MAX_CONNECTIONS_SQL);
-      const value = Number((Array.isArray(rows) ? (rows[0] as { max_connections?: unknown } | undefined) : undefined)?.max_connections);
+      const value = Number(
+        (Array.isArray(rows) ? (rows[0] as { max_connections?: unknown } | undefined) : undefined)?.max_connections,
+      );
       if (Number.isFinite(value)) this.maxConnections = value;
     }
     const status = statusMap(await query(connection, SERVER_STATUS_SQL));
@@ -84,7 +103,10 @@ export class MysqlProbe {
     const threadsRunning = status.get('threads_running');
     const threadsCached = status.get('threads_cached');
     if (threadsConnected === undefined || threadsRunning === undefined || threadsCached === undefined) {
-      return probeError('unsupported', 'SHOW GLOBAL STATUS did not return Threads_connected / Threads_running / Threads_cached');
+      return probeError(
+        'unsupported',
+        'SHOW GLOBAL STATUS did not return Threads_connected / Threads_running / Threads_cached',
+      );
     }
     return {
       threadsConnected,
@@ -102,7 +124,10 @@ export class MysqlProbe {
     const source = driver.pool?.config?.connectionConfig;
     if (typeof mysql?.Connection !== 'function' || !source) return null;
     // A copy with the prototype kept, as mysql2's own pool does per connection (`_createConnectionConfig`).
-    const config = Object.create(Object.getPrototypeOf(source) as object | null, Object.getOwnPropertyDescriptors(source)) as Record<string, unknown>;
+    const config = Object.create(
+      Object.getPrototypeOf(source) as object | null,
+      Object.getOwnPropertyDescriptors(source),
+    ) as Record<string, unknown>;
     config.pool = undefined;
     config.connectTimeout = this.timeoutMs;
     const connection = new mysql.Connection({ config });

@@ -8,11 +8,25 @@ export function probeError(status: ProbeError['status'], error: string): ProbeEr
 
 /** `true` for a `ProbeError` (or a section carrying one beside client-side numbers). */
 export function isProbeError(value: unknown): value is ProbeError {
-  return value !== null && typeof value === 'object' && typeof (value as ProbeError).status === 'string' && typeof (value as ProbeError).error === 'string';
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as ProbeError).status === 'string' &&
+    typeof (value as ProbeError).error === 'string'
+  );
 }
 
 /** Network error codes that mean "the server cannot be reached". */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
 
 /**
  * The common part of error classification: our own timeout, connect timeouts and unreachable servers.
@@ -35,6 +49,8 @@ export function errorCode(error: unknown): string | undefined {
 /** `error.message` (or the value as text), cut to one short line, with URLs and `host:port` pairs masked. */
 export function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  const line = (text.split('\n', 1)[0] ?? '').replace(/\b[a-z][\w+.-]*:\/\/\S+/gi, '<url>').replace(/[\w.:[\]-]+:\d{2,5}\b/g, '<address>');
+  const line = (text.split('\n', 1)[0] ?? '')
+    .replace(/\b[a-z][\w+.-]*:\/\/\S+/gi, '<url>')
+    .replace(/[\w.:[\]-]+:\d{2,5}\b/g, '<address>');
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }

@@ -38,7 +38,8 @@ export class RedisProbe {
 
   async read(): Promise<RedisMetrics | RedisProbeFailure> {
     const local = readIoredisClientState(this.app);
-    if (this.app.isCluster === true) return { ...probeError('unsupported', 'Redis Cluster clients are not probed'), ...local };
+    if (this.app.isCluster === true)
+      return { ...probeError('unsupported', 'Redis Cluster clients are not probed'), ...local };
     if (this.closed) return { ...probeError('unavailable', 'metrics are shut down'), ...local };
     let reply: unknown;
     try {
@@ -51,7 +52,10 @@ export class RedisProbe {
     const usedMemory = number(info?.get('used_memory'));
     const opsPerSec = number(info?.get('instantaneous_ops_per_sec'));
     if (connectedClients === null || usedMemory === null || opsPerSec === null) {
-      return { ...probeError('unsupported', 'INFO reply lacks connected_clients / used_memory / instantaneous_ops_per_sec'), ...local };
+      return {
+        ...probeError('unsupported', 'INFO reply lacks connected_clients / used_memory / instantaneous_ops_per_sec'),
+        ...local,
+      };
     }
     const maxMemory = number(info?.get('maxmemory'));
     return {
@@ -119,9 +123,12 @@ export class RedisProbe {
     const message = errorMessage(error);
     const word = message.split(' ', 1)[0] ?? '';
     if (/^Command timed out/i.test(message)) return probeError('timeout', `timeout after ${this.timeoutMs} ms`);
-    if (word === 'NOPERM' || word === 'NOAUTH' || word === 'WRONGPASS') return probeError('forbidden', `${word}: the server refused INFO for this user`);
-    if (/unknown command/i.test(message)) return probeError('unsupported', 'INFO is disabled or renamed on this server');
-    if (/Connection is closed|Stream isn't writeable|already connecting/i.test(message)) return probeError('unavailable', 'connection closed');
+    if (word === 'NOPERM' || word === 'NOAUTH' || word === 'WRONGPASS')
+      return probeError('forbidden', `${word}: the server refused INFO for this user`);
+    if (/unknown command/i.test(message))
+      return probeError('unsupported', 'INFO is disabled or renamed on this server');
+    if (/Connection is closed|Stream isn't writeable|already connecting/i.test(message))
+      return probeError('unavailable', 'connection closed');
     return probeError('unavailable', message);
   }
 }

@@ -93,7 +93,10 @@ export class SystemMetricsService implements OnModuleInit, OnModuleDestroy {
     const mysql = this.mysqlProbe();
     const redis = this.redisProbe();
     const [cpu, memory, eventLoop, mysqlSection, redisSection] = await Promise.all([
-      bounded(Promise.resolve().then(() => this.cpu.read()), timeoutMs),
+      bounded(
+        Promise.resolve().then(() => this.cpu.read()),
+        timeoutMs,
+      ),
       bounded(readMemory(), timeoutMs),
       bounded(this.eventLoop.read(), timeoutMs),
       mysql ? bounded(mysql.read(), timeoutMs + OUTER_GRACE_MS) : null,
@@ -107,7 +110,8 @@ export class SystemMetricsService implements OnModuleInit, OnModuleDestroy {
   private mysqlProbe(): MysqlProbe | null {
     if (this.mysql === undefined) {
       const dataSource = this.connections.dataSource;
-      this.mysql = dataSource && isMysqlDataSource(dataSource) ? new MysqlProbe(dataSource, this.options.metricsTimeoutMs) : null;
+      this.mysql =
+        dataSource && isMysqlDataSource(dataSource) ? new MysqlProbe(dataSource, this.options.metricsTimeoutMs) : null;
     }
     return this.mysql;
   }

@@ -22,7 +22,11 @@ export interface OtelSpan {
 }
 
 export interface OtelTracer {
-  startSpan(name: string, options?: { kind?: number; startTime?: number; attributes?: OtelAttributes }, context?: unknown): OtelSpan;
+  startSpan(
+    name: string,
+    options?: { kind?: number; startTime?: number; attributes?: OtelAttributes },
+    context?: unknown,
+  ): OtelSpan;
 }
 
 export interface OtelApi {

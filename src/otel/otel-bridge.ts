@@ -91,7 +91,8 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
     try {
       const provider = api.trace.getTracerProvider();
       const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider;
-      this.hasProvider = (delegate as { constructor?: { name?: unknown } } | undefined)?.constructor?.name !== 'NoopTracerProvider';
+      this.hasProvider =
+        (delegate as { constructor?: { name?: unknown } } | undefined)?.constructor?.name !== 'NoopTracerProvider';
     } catch {
       this.hasProvider = true; // unknown API shape: behave as before, start the span
     }
@@ -131,21 +132,35 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
           }
           if (extra.db.rows !== undefined) attributes['db.response.returned_rows'] = extra.db.rows;
           if (extra.db.errorCode !== undefined) attributes['db.response.status_code'] = extra.db.errorCode;
-          span = tracer.startSpan(db.name, { kind: api.SpanKind.CLIENT, startTime: context.spanStart(index), attributes }, api.trace.setSpan(api.ROOT_CONTEXT, parent));
+          span = tracer.startSpan(
+            db.name,
+            { kind: api.SpanKind.CLIENT, startTime: context.spanStart(index), attributes },
+            api.trace.setSpan(api.ROOT_CONTEXT, parent),
+          );
         } else {
           const dot = name.lastIndexOf('.');
           const attributes: OtelAttributes =
             dot > 0
-              ? { 'code.function': name.slice(dot + 1), 'code.namespace': name.slice(0, dot), 'code.function.name': name }
+              ? {
+                  'code.function': name.slice(dot + 1),
+                  'code.namespace': name.slice(0, dot),
+                  'code.function.name': name,
+                }
               : { 'code.function.name': name };
-          span = tracer.startSpan(name, { kind: api.SpanKind.INTERNAL, startTime: context.spanStart(index), attributes }, api.trace.setSpan(api.ROOT_CONTEXT, parent));
+          span = tracer.startSpan(
+            name,
+            { kind: api.SpanKind.INTERNAL, startTime: context.spanStart(index), attributes },
+            api.trace.setSpan(api.ROOT_CONTEXT, parent),
+          );
         }
         this.markError(span, extra?.errored === true, extra?.error, context.spanEnd(index));
         spans.push(span);
         const end = context.spanEnd(index);
         span.end(Number.isNaN(end) ? rootEnd : end);
       }
-      root.updateName(context.origin.transport === 'http' ? routeName(context) : (context.names[0] ?? context.origin.handlerName));
+      root.updateName(
+        context.origin.transport === 'http' ? routeName(context) : (context.names[0] ?? context.origin.handlerName),
+      );
       for (const [key, value] of Object.entries(rootAttributes(context))) root.setAttribute(key, value);
       const rootExtra = context.extras?.get(0);
       this.markError(root, rootExtra?.errored === true, rootExtra?.error, rootEnd);

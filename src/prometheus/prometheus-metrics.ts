@@ -16,7 +16,13 @@ interface Registry {
 }
 interface PromClient {
   register: Registry;
-  Histogram: new (config: { name: string; help: string; labelNames: string[]; buckets: number[]; registers: Registry[] }) => Histogram;
+  Histogram: new (config: {
+    name: string;
+    help: string;
+    labelNames: string[];
+    buckets: number[];
+    registers: Registry[];
+  }) => Histogram;
 }
 
 export const HANDLER_HISTOGRAM = 'nestjs_trace_handler_duration_seconds';
@@ -53,8 +59,13 @@ export class PrometheusMetrics implements TraceListener, OnModuleInit, OnModuleD
       // Several apps in one process (tests, workers) share the registry's metric instead of failing to register twice.
       (registry.getSingleMetric(name) as Histogram | undefined) ??
       new client.Histogram({ name, help, labelNames, buckets: settings.buckets, registers: [registry] });
-    this.handlers = histogram(HANDLER_HISTOGRAM, 'Duration of NestJS handlers (HTTP, WebSocket, RPC), in seconds', ['transport', 'handler', 'outcome']);
-    if (settings.methods) this.methods = histogram(METHOD_HISTOGRAM, 'Duration of @Trace methods, in seconds', ['method']);
+    this.handlers = histogram(HANDLER_HISTOGRAM, 'Duration of NestJS handlers (HTTP, WebSocket, RPC), in seconds', [
+      'transport',
+      'handler',
+      'outcome',
+    ]);
+    if (settings.methods)
+      this.methods = histogram(METHOD_HISTOGRAM, 'Duration of @Trace methods, in seconds', ['method']);
     this.reporter.addListener(this);
   }
 
@@ -74,7 +85,8 @@ export class PrometheusMetrics implements TraceListener, OnModuleInit, OnModuleD
     for (let index = 1; index < context.count; index++) {
       if (context.extras?.get(index)?.db) continue;
       const end = context.spanEnd(index);
-      if (!Number.isNaN(end)) methods.observe({ method: context.names[index] ?? '' }, (end - context.spanStart(index)) / 1000);
+      if (!Number.isNaN(end))
+        methods.observe({ method: context.names[index] ?? '' }, (end - context.spanStart(index)) / 1000);
     }
   }
 }

@@ -19,7 +19,10 @@ function isObject(value: unknown): value is ErrorLike {
 
 /** MySQL driver errors (mysql2 directly, or wrapped by TypeORM's QueryFailedError) carry values in their text. */
 function isSqlError(error: ErrorLike): boolean {
-  return typeof error.sqlMessage === 'string' || (isObject(error.driverError) && typeof error.driverError.sqlMessage === 'string');
+  return (
+    typeof error.sqlMessage === 'string' ||
+    (isObject(error.driverError) && typeof error.driverError.sqlMessage === 'string')
+  );
 }
 
 /** Redis reply errors can quote a command's arguments (`… with args beginning with: 'secret'`). */
@@ -60,7 +63,8 @@ export function errorInfo(error: unknown, maxStackLength: number): { name: strin
     let name = typeof error.name === 'string' ? error.name : 'Error';
     // Subclasses that do not set `name` (Nest's WsException, RpcException) still say what they are.
     const className = (error as { constructor?: { name?: unknown } }).constructor?.name;
-    if (name === 'Error' && typeof className === 'string' && className !== '' && className !== 'Object') name = className;
+    if (name === 'Error' && typeof className === 'string' && className !== '' && className !== 'Object')
+      name = className;
     let stack = typeof error.stack === 'string' ? error.stack : undefined;
     if (stack !== undefined) {
       // The first lines of a stack repeat the (possibly unmasked) message: keep only the frames.

@@ -81,21 +81,28 @@ function treeLines(spans: SpanRecord[]): Line[] {
 export function metricsLines(metrics: SystemMetrics): string[] {
   const machine: string[] = [];
   const { cpu, memory, eventLoop, mysql, redis } = metrics;
-  machine.push(isProbeError(cpu) ? `cpu ${probeText(cpu)}` : `cpu ${num(cpu.systemPercent)}% (process ${num(cpu.processPercent)}%)`);
+  machine.push(
+    isProbeError(cpu)
+      ? `cpu ${probeText(cpu)}`
+      : `cpu ${num(cpu.systemPercent)}% (process ${num(cpu.processPercent)}%)`,
+  );
   machine.push(
     isProbeError(memory)
       ? `mem ${probeText(memory)}`
       : `mem ${num(memory.system.usagePercent)}% (rss ${num(memory.process.rssMB)}MB, heap ${num(memory.process.heapUsedMB)}/${num(memory.process.heapTotalMB)}MB of ${num(memory.process.heapLimitMB)}MB)`,
   );
   machine.push(
-    isProbeError(eventLoop) ? `loop ${probeText(eventLoop)}` : `loop p99 ${num(eventLoop.delayP99Ms, 1)}ms  util ${num(eventLoop.utilization, 2)}`,
+    isProbeError(eventLoop)
+      ? `loop ${probeText(eventLoop)}`
+      : `loop p99 ${num(eventLoop.delayP99Ms, 1)}ms  util ${num(eventLoop.utilization, 2)}`,
   );
   const stores: string[] = [];
   if (mysql !== null) {
     if (isProbeError(mysql)) stores.push(`mysql ${probeText(mysql)}`);
     else {
       const { pool, server } = mysql;
-      if (pool && !isProbeError(pool)) stores.push(`mysql pool ${num(pool.active)}/${num(pool.total)} busy, ${num(pool.waiting)} waiting`);
+      if (pool && !isProbeError(pool))
+        stores.push(`mysql pool ${num(pool.active)}/${num(pool.total)} busy, ${num(pool.waiting)} waiting`);
       else if (pool) stores.push(`mysql pool ${probeText(pool)}`);
       stores.push(
         isProbeError(server)
@@ -120,7 +127,10 @@ export function formatText(record: TraceRecord): string {
   let lines = treeLines(record.spans);
   const hidden = lines.length > MAX_LINES ? lines.length - MAX_LINES : 0;
   if (hidden > 0) lines = lines.slice(0, MAX_LINES);
-  const width = lines.reduce((max, line) => (line.label.length > MAX_ALIGN ? max : Math.max(max, line.label.length)), 0);
+  const width = lines.reduce(
+    (max, line) => (line.label.length > MAX_ALIGN ? max : Math.max(max, line.label.length)),
+    0,
+  );
   const durationWidth = lines.reduce((max, line) => Math.max(max, line.duration.length), 0);
   const out = [header];
   for (const line of lines) {

@@ -22,11 +22,15 @@ export function routeName(context: TraceContext): string {
   return route ?? context.origin.handlerName;
 }
 
-export function dbFields(db: DbSpanInfo, options: ResolvedTraceOptions): Pick<SpanRecord, 'name' | 'kind' | 'system' | 'statement'> {
+export function dbFields(
+  db: DbSpanInfo,
+  options: ResolvedTraceOptions,
+): Pick<SpanRecord, 'name' | 'kind' | 'system' | 'statement'> {
   if (db.system === 'mysql') {
     const raw = db.statement ?? '';
     const operation = sqlOperation(raw);
-    const statement = options.instrument.statement === 'none' ? operation : normalizeSql(raw, options.instrument.maxStatementLength);
+    const statement =
+      options.instrument.statement === 'none' ? operation : normalizeSql(raw, options.instrument.maxStatementLength);
     return { name: `mysql ${operation}`, kind: 'db', system: 'mysql', statement };
   }
   // A pipeline / multi is named in lower case like DESIGN.md's `redis pipeline`; single commands upper case.

@@ -14,7 +14,8 @@ export function copyMethodMetadata(source: object, target: object): void {
   for (const key of Reflect.ownKeys(source)) {
     if (OWN_FUNCTION_KEYS.has(key)) continue;
     const descriptor = Object.getOwnPropertyDescriptor(source, key);
-    if (descriptor && !Object.prototype.hasOwnProperty.call(target, key)) Object.defineProperty(target, key, descriptor);
+    if (descriptor && !Object.prototype.hasOwnProperty.call(target, key))
+      Object.defineProperty(target, key, descriptor);
   }
   const name = Object.getOwnPropertyDescriptor(source, 'name');
   const length = Object.getOwnPropertyDescriptor(source, 'length');

@@ -37,13 +37,19 @@ class NoServerGateway {}
 
 const quiet: LoggerService = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
-async function boot(gateway: unknown, socketIoAdmin: TraceSocketIoAdminOptions, logger: LoggerService = quiet): Promise<INestApplication> {
+async function boot(
+  gateway: unknown,
+  socketIoAdmin: TraceSocketIoAdminOptions,
+  logger: LoggerService = quiet,
+): Promise<INestApplication> {
   @Module({
     imports: [TraceModule.forRoot({ format: 'json', hungThresholdMs: 0, logger, socketIoAdmin })],
     providers: [gateway as new () => unknown],
   })
   class AdminAppModule {}
-  const app = (await Test.createTestingModule({ imports: [AdminAppModule] }).compile()).createNestApplication({ logger: false });
+  const app = (await Test.createTestingModule({ imports: [AdminAppModule] }).compile()).createNestApplication({
+    logger: false,
+  });
   await app.listen(0, '127.0.0.1');
   return app;
 }
@@ -67,7 +73,12 @@ function connect(url: string, options: Record<string, unknown> = {}): Promise<Cl
 const timers = new Set<NodeJS.Timeout>();
 
 /** The next `event` matching `predicate` (admin-ui sends `server_stats` every 2 s). */
-function next<T>(socket: ClientSocket, event: string, predicate: (value: T) => boolean = () => true, timeoutMs = 6000): Promise<T> {
+function next<T>(
+  socket: ClientSocket,
+  event: string,
+  predicate: (value: T) => boolean = () => true,
+  timeoutMs = 6000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no matching "${event}" within ${timeoutMs} ms`)), timeoutMs);
     timers.add(timer);
@@ -111,17 +122,25 @@ describe('Socket.IO admin UI (socketIoAdmin)', () => {
 
     it('rejects a client without credentials or with a wrong password', async () => {
       await expect(connect(`${url}/admin`)).rejects.toThrow('invalid credentials');
-      await expect(connect(`${url}/admin`, { auth: { username: 'admin', password: 'wrong' } })).rejects.toThrow('invalid credentials');
+      await expect(connect(`${url}/admin`, { auth: { username: 'admin', password: 'wrong' } })).rejects.toThrow(
+        'invalid credentials',
+      );
     });
 
     it('accepts the right credentials: read-only features, and stats that count the game sockets', async () => {
       const player = await connect(`${url}/game`);
       clients.push(player);
-      const admin = io(`${url}/admin`, { transports: ['websocket'], reconnection: false, auth: { username: 'admin', password: 's3cret-pass' } });
+      const admin = io(`${url}/admin`, {
+        transports: ['websocket'],
+        reconnection: false,
+        auth: { username: 'admin', password: 's3cret-pass' },
+      });
       clients.push(admin);
       const config = next<{ supportedFeatures: string[] }>(admin, 'config');
       const session = next<string>(admin, 'session');
-      const stats = next<ServerStats>(admin, 'server_stats', (s) => s.namespaces.some((n) => n.name === '/game' && n.socketsCount === 1));
+      const stats = next<ServerStats>(admin, 'server_stats', (s) =>
+        s.namespaces.some((n) => n.name === '/game' && n.socketsCount === 1),
+      );
       // readonly: no emit/join/leave/disconnect; production mode: aggregated events only, no per-socket feed.
       expect((await config).supportedFeatures).toEqual(['AGGREGATED_EVENTS']);
       expect(await session).toMatch(/^[0-9a-f]{16}$/);
@@ -138,17 +157,26 @@ describe('Socket.IO admin UI (socketIoAdmin)', () => {
     const player = await connect(url);
     clients.push(player);
     await player.timeout(5000).emitWithAck('join', 'room-42');
-    const admin = io(`${url}/admin`, { transports: ['websocket'], reconnection: false, auth: { username: 'ops', password: 'hashed-pass' } });
+    const admin = io(`${url}/admin`, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { username: 'ops', password: 'hashed-pass' },
+    });
     clients.push(admin);
     const config = next<{ supportedFeatures: string[] }>(admin, 'config');
     const sockets = await next<SerializedSocket[]>(admin, 'all_sockets');
     expect((await config).supportedFeatures).toEqual(expect.arrayContaining(['EMIT', 'JOIN', 'ALL_EVENTS']));
-    expect(sockets.find((s) => s.id === player.id)).toMatchObject({ nsp: '/', rooms: expect.arrayContaining([player.id, 'room-42']) });
+    expect(sockets.find((s) => s.id === player.id)).toMatchObject({
+      nsp: '/',
+      rooms: expect.arrayContaining([player.id, 'room-42']),
+    });
   });
 
   it('refuses auth: false at bootstrap outside development, naming the option and why', async () => {
     expect(process.env.NODE_ENV).not.toBe('development');
-    await expect(boot(NamespacedGateway, { auth: false })).rejects.toThrow(/option "socketIoAdmin\.auth" is false.*NODE_ENV is "test", not "development"/);
+    await expect(boot(NamespacedGateway, { auth: false })).rejects.toThrow(
+      /option "socketIoAdmin\.auth" is false.*NODE_ENV is "test", not "development"/,
+    );
   });
 
   it('accepts auth: false with allowInsecure: true (anyone may connect)', async () => {
@@ -159,26 +187,43 @@ describe('Socket.IO admin UI (socketIoAdmin)', () => {
   });
 
   it('validates the option at bootstrap', async () => {
-    await expect(boot(NamespacedGateway, { auth: { username: 'admin', password: '' } })).rejects.toThrow('option "socketIoAdmin.auth.password" must be a non-empty string');
-    await expect(boot(NamespacedGateway, { auth: { username: 'a', password: 'b' }, mode: 'verbose' as 'production' })).rejects.toThrow('option "socketIoAdmin.mode"');
-    await expect(boot(NamespacedGateway, {} as TraceSocketIoAdminOptions)).rejects.toThrow('option "socketIoAdmin.auth" must be');
+    await expect(boot(NamespacedGateway, { auth: { username: 'admin', password: '' } })).rejects.toThrow(
+      'option "socketIoAdmin.auth.password" must be a non-empty string',
+    );
+    await expect(
+      boot(NamespacedGateway, { auth: { username: 'a', password: 'b' }, mode: 'verbose' as 'production' }),
+    ).rejects.toThrow('option "socketIoAdmin.mode"');
+    await expect(boot(NamespacedGateway, {} as TraceSocketIoAdminOptions)).rejects.toThrow(
+      'option "socketIoAdmin.auth" must be',
+    );
   });
 
   it('warns when no gateway has a @WebSocketServer() property', async () => {
     const warnings: string[] = [];
-    app = await boot(NoServerGateway, { auth: { username: 'a', password: 'b' } }, { ...quiet, warn: (message: unknown) => void warnings.push(String(message)) });
+    app = await boot(
+      NoServerGateway,
+      { auth: { username: 'a', password: 'b' } },
+      { ...quiet, warn: (message: unknown) => void warnings.push(String(message)) },
+    );
     expect(warnings).toEqual([expect.stringContaining('no gateway has a @WebSocketServer() property')]);
   });
 
   it('instrumentSocketIoAdmin: the helper for apps that wire it themselves takes a Namespace too', async () => {
     @Module({ providers: [NamespacedGateway] })
     class PlainModule {}
-    app = (await Test.createTestingModule({ imports: [PlainModule] }).compile()).createNestApplication({ logger: false });
+    app = (await Test.createTestingModule({ imports: [PlainModule] }).compile()).createNestApplication({
+      logger: false,
+    });
     await app.listen(0, '127.0.0.1');
-    await instrumentSocketIoAdmin(app.get(NamespacedGateway).server, { auth: { username: 'admin', password: 'pw-1234' }, namespaceName: '/ops' });
+    await instrumentSocketIoAdmin(app.get(NamespacedGateway).server, {
+      auth: { username: 'admin', password: 'pw-1234' },
+      namespaceName: '/ops',
+    });
     const url = await urlOf(app);
     await expect(connect(`${url}/ops`)).rejects.toThrow('invalid credentials');
     clients.push(await connect(`${url}/ops`, { auth: { username: 'admin', password: 'pw-1234' } }));
-    await expect(instrumentSocketIoAdmin({ name: '/x' } as unknown as Namespace, { auth: { username: 'a', password: 'b' } })).rejects.toThrow('needs a Socket.IO Server or Namespace');
+    await expect(
+      instrumentSocketIoAdmin({ name: '/x' } as unknown as Namespace, { auth: { username: 'a', password: 'b' } }),
+    ).rejects.toThrow('needs a Socket.IO Server or Namespace');
   });
 });

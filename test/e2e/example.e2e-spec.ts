@@ -25,7 +25,8 @@ class TextReports implements LoggerService {
     for (;;) {
       const found = this.lines.find((line) => pattern.test(line.text));
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no report matching ${pattern}; saw:\n${this.lines.map((l) => l.text).join('\n---\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`no report matching ${pattern}; saw:\n${this.lines.map((l) => l.text).join('\n---\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -60,7 +61,15 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
 
   beforeAll(async () => {
     server = await startGameServer(
-      { port: 0, host: '127.0.0.1', format: 'text', slowThresholdMs: 100, slowPathMs: 250, roomCapacity: 2, logger: reports },
+      {
+        port: 0,
+        host: '127.0.0.1',
+        format: 'text',
+        slowThresholdMs: 100,
+        slowPathMs: 250,
+        roomCapacity: 2,
+        logger: reports,
+      },
       { nestLogs: false },
     );
   });
@@ -87,7 +96,10 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     expect(await chat).toEqual({ roomId: room.id, from: guest.id, text: 'gg' });
 
     // The failing path: the room holds 2.
-    expect(await expectException(late, 'joinRoom', { roomId: room.id })).toMatchObject({ status: 'error', message: 'Room "lobby" is full' });
+    expect(await expectException(late, 'joinRoom', { roomId: room.id })).toMatchObject({
+      status: 'error',
+      message: 'Room "lobby" is full',
+    });
     const failure = await reports.waitFor(/ERROR .*ws joinRoom/);
     expect(failure.level).toBe('error');
     expect(failure.text).toContain('GameGateway.joinRoom');
@@ -95,14 +107,25 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     expect(failure.text).toContain('room ' + room.id + ' has 2 of 2 players');
 
     // Only the host kicks; the kicked player is told.
-    expect(await expectException(guest, 'kick', { roomId: room.id, playerId: host.id })).toMatchObject({ message: 'Only the host can kick players' });
+    expect(await expectException(guest, 'kick', { roomId: room.id, playerId: host.id })).toMatchObject({
+      message: 'Only the host can kick players',
+    });
     const kicked = new Promise((resolve) => guest.once('kicked', resolve));
-    expect(await host.timeout(5000).emitWithAck('kick', { roomId: room.id, playerId: guest.id })).toMatchObject({ players: 1 });
+    expect(await host.timeout(5000).emitWithAck('kick', { roomId: room.id, playerId: guest.id })).toMatchObject({
+      players: 1,
+    });
     expect(await kicked).toEqual({ roomId: room.id });
 
     const listed = await request(server.url).get('/rooms').expect(200);
-    expect(listed.body.rooms).toEqual(expect.arrayContaining([expect.objectContaining({ id: room.id, name: 'lobby', players: 1 })]));
-    expect(listed.body.counters).toMatchObject({ rooms: expect.any(Number), joins: expect.any(Number), messages: 1, kicks: 1 });
+    expect(listed.body.rooms).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: room.id, name: 'lobby', players: 1 })]),
+    );
+    expect(listed.body.counters).toMatchObject({
+      rooms: expect.any(Number),
+      joins: expect.any(Number),
+      messages: 1,
+      kicks: 1,
+    });
   });
 
   it('reports the slow path (a room named "slow…") as SLOW with its call tree and a machine snapshot', async () => {
@@ -113,8 +136,18 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     const slow = await reports.waitFor(/SLOW .*ws createRoom/);
     expect(slow.level).toBe('warn');
     const lines = slow.text.split('\n');
-    const names = lines.map((line) => line.match(/^(\s*)(\S+)\s+\d+(\.\d+)?ms/)).filter((m) => m !== null).map((m) => `${m[1]}${m[2]}`);
-    expect(names).toEqual(expect.arrayContaining(['GameGateway.createRoom', '  GameService.createRoom', '    GameService.generateMap', '    RoomRepository.create']));
+    const names = lines
+      .map((line) => line.match(/^(\s*)(\S+)\s+\d+(\.\d+)?ms/))
+      .filter((m) => m !== null)
+      .map((m) => `${m[1]}${m[2]}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'GameGateway.createRoom',
+        '  GameService.createRoom',
+        '    GameService.generateMap',
+        '    RoomRepository.create',
+      ]),
+    );
     expect(slow.text).toContain('generating the map of "slow-castle"');
     expect(slow.text).toMatch(/cpu \d+%/);
     expect(slow.text).toMatch(/loop p99 [\d.]+ms/);
@@ -125,10 +158,22 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
 
 describe('npm run example (compiled with tsc, started as a child process)', () => {
   it('compiles, starts on PORT with the embedded default, says so, and answers HTTP', async () => {
-    await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'examples/game-server/tsconfig.json']);
+    await promisify(execFile)(process.execPath, [
+      'node_modules/typescript/bin/tsc',
+      '-p',
+      'examples/game-server/tsconfig.json',
+    ]);
     const port = await freePort();
     const child = spawn(process.execPath, ['examples/game-server/dist/examples/game-server/src/main.js'], {
-      env: { ...process.env, PORT: String(port), MYSQL_URL: '', REDIS_URL: '', ADMIN_USER: '', ADMIN_PASSWORD: '', NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        MYSQL_URL: '',
+        REDIS_URL: '',
+        ADMIN_USER: '',
+        ADMIN_PASSWORD: '',
+        NO_COLOR: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

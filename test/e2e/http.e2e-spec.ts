@@ -62,7 +62,12 @@ describe.each(platforms)('HTTP over %s', (platform) => {
     });
     expect(record!.traceId).toBe(response.body.traceId);
     expect(record!.durationMs).toBeGreaterThanOrEqual(140);
-    expect(tree(record!)).toEqual(['RoomsController.slow', '  RoomService.slow', '    RoomService.validate', '    RoomService.save']);
+    expect(tree(record!)).toEqual([
+      'RoomsController.slow',
+      '  RoomService.slow',
+      '    RoomService.validate',
+      '    RoomService.save',
+    ]);
     const [root, slow, validate, save] = record!.spans;
     expect(slow!.durationMs).toBeLessThanOrEqual(root!.durationMs);
     expect(validate!.startMs).toBeLessThanOrEqual(save!.startMs);
@@ -92,7 +97,8 @@ describe.each(platforms)('HTTP over %s', (platform) => {
     const [rejected] = await capture.waitFor((r) => r.outcome === 'error' && r.error?.name === 'RejectedBeforeHandler');
     expect(rejected!.error!.message).toMatch(/^403 Forbidden: rejected before the handler ran/);
     expect(rejected!.transport).toBe('http');
-    if (platform === 'express') expect(rejected).toMatchObject({ route: 'GET /rooms/:id/admin', handler: 'GET /rooms/:id/admin' });
+    if (platform === 'express')
+      expect(rejected).toMatchObject({ route: 'GET /rooms/:id/admin', handler: 'GET /rooms/:id/admin' });
     await request(app.getHttpServer()).get('/rooms/1/admin').set('x-role', 'admin').expect(200, { ok: true });
   });
 
@@ -100,7 +106,11 @@ describe.each(platforms)('HTTP over %s', (platform) => {
     await request(app.getHttpServer()).get('/rooms/1/seat/abc').expect(400);
     const [rejected] = await capture.waitFor((r) => r.outcome === 'error' && r.error?.name === 'RejectedBeforeHandler');
     expect(rejected!.error!.message).toMatch(/^400 Bad Request: rejected before the handler ran/);
-    expect(rejected).toMatchObject({ transport: 'http', route: 'GET /rooms/:id/seat/:n', handler: 'GET /rooms/:id/seat/:n' });
+    expect(rejected).toMatchObject({
+      transport: 'http',
+      route: 'GET /rooms/:id/seat/:n',
+      handler: 'GET /rooms/:id/seat/:n',
+    });
     await request(app.getHttpServer()).get('/rooms/1/seat/3').expect(200, { id: '1', n: 3 });
   });
 
@@ -113,7 +123,9 @@ describe.each(platforms)('HTTP over %s', (platform) => {
 
   it('registers no global interceptor (which would put every route through RxJS)', () => {
     // APP_INTERCEPTOR providers land in the application config (Nest's scanner): TraceModule adds none.
-    const config = (app as unknown as { config: { getGlobalInterceptors(): unknown[]; getGlobalRequestInterceptors(): unknown[] } }).config;
+    const config = (
+      app as unknown as { config: { getGlobalInterceptors(): unknown[]; getGlobalRequestInterceptors(): unknown[] } }
+    ).config;
     expect(config.getGlobalInterceptors()).toHaveLength(0);
     expect(config.getGlobalRequestInterceptors()).toHaveLength(0);
   });
@@ -147,7 +159,10 @@ describe.each(platforms)('HTTP over %s', (platform) => {
       .set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`)
       .expect(200);
     expect(ok.body.traceId).toBe(traceId);
-    const bad = await request(app.getHttpServer()).get('/rooms/1/slow?ms=110').set("traceparent", `00-${traceId}-zz-01`).expect(200);
+    const bad = await request(app.getHttpServer())
+      .get('/rooms/1/slow?ms=110')
+      .set('traceparent', `00-${traceId}-zz-01`)
+      .expect(200);
     expect(bad.body.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(bad.body.traceId).not.toBe(traceId);
     await capture.waitFor((r) => r.outcome === 'slow', 2);
@@ -158,7 +173,9 @@ describe.each(platforms)('HTTP over %s', (platform) => {
     const patterns = ['ab', 'a.b', 'a!b~c', '.a.b.c', 'abc', '~a.b!'];
     const server = app.getHttpServer();
     const responses = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => request(server).get(`/rooms/shaped/${encodeURIComponent(patterns[i % patterns.length]!)}`)),
+      Array.from({ length: 200 }, (_, i) =>
+        request(server).get(`/rooms/shaped/${encodeURIComponent(patterns[i % patterns.length]!)}`),
+      ),
     );
     const ids = new Set<string>();
     for (const response of responses) {

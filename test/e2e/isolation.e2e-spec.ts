@@ -32,7 +32,9 @@ describe('isolation under concurrency', () => {
     const patterns = ['ab', 'a.b', 'a!b~c', '.a.b.c', 'abcd', '~a.b!'];
     const server = app.getHttpServer();
     const responses = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => request(server).get(`/rooms/shaped/${encodeURIComponent(patterns[i % patterns.length]!)}`)),
+      Array.from({ length: 200 }, (_, i) =>
+        request(server).get(`/rooms/shaped/${encodeURIComponent(patterns[i % patterns.length]!)}`),
+      ),
     );
     const reports = await capture.waitFor((r) => r.handler === 'RoomsController.shaped', 200, 10_000);
     expect(reports).toHaveLength(200);

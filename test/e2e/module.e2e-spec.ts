@@ -66,7 +66,9 @@ class MemoryLogger implements LoggerService {
 async function createApp(options: TraceModuleOptions): Promise<INestApplication> {
   @Module({ imports: [TraceModule.forRoot(options)], controllers: [TickController], providers: [TickService] })
   class AppModule {}
-  const app = (await Test.createTestingModule({ imports: [AppModule] }).compile()).createNestApplication({ logger: false });
+  const app = (await Test.createTestingModule({ imports: [AppModule] }).compile()).createNestApplication({
+    logger: false,
+  });
   await app.init();
   return app;
 }
@@ -112,7 +114,9 @@ describe('TraceModule', () => {
     const app = await createApp({ format: 'json', slowThresholdMs: 100, hungThresholdMs: 300 });
     try {
       // supertest sends on then(): start the request now, await it later.
-      const response = request(app.getHttpServer()).get('/stuck').then((r) => r);
+      const response = request(app.getHttpServer())
+        .get('/stuck')
+        .then((r) => r);
       const [hung] = await capture.waitFor((r) => r.outcome === 'hung', 1, 3000);
       expect(hung).toMatchObject({ handler: 'TickController.stuck', route: 'GET /stuck' });
       expect(hung!.durationMs).toBeGreaterThanOrEqual(250);
@@ -159,12 +163,20 @@ describe('TraceModule', () => {
     @Module({ providers: [Config], exports: [Config] })
     class ConfigModule {}
     @Module({
-      imports: [TraceModule.forRootAsync({ imports: [ConfigModule], inject: [Config], useFactory: (config: Config) => config.get() })],
+      imports: [
+        TraceModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [Config],
+          useFactory: (config: Config) => config.get(),
+        }),
+      ],
       controllers: [TickController],
       providers: [TickService],
     })
     class AsyncModule {}
-    const app = (await Test.createTestingModule({ imports: [AsyncModule] }).compile()).createNestApplication({ logger: false });
+    const app = (await Test.createTestingModule({ imports: [AsyncModule] }).compile()).createNestApplication({
+      logger: false,
+    });
     await app.init();
     try {
       await request(app.getHttpServer()).get('/fast').expect(200);
@@ -183,7 +195,11 @@ describe('TraceModule', () => {
   ])('fails at bootstrap on bad options %p', async (options, message) => {
     @Module({ imports: [TraceModule.forRoot(options as TraceModuleOptions)] })
     class BadModule {}
-    await expect(Test.createTestingModule({ imports: [BadModule] }).compile().then((m) => m.createNestApplication({ logger: false }).init())).rejects.toThrow(message);
+    await expect(
+      Test.createTestingModule({ imports: [BadModule] })
+        .compile()
+        .then((m) => m.createNestApplication({ logger: false }).init()),
+    ).rejects.toThrow(message);
   });
 
   it('ignoreErrors: ignored errors are reported by duration, the others as errors; a throwing predicate counts as not ignored', async () => {

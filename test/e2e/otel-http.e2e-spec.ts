@@ -39,7 +39,9 @@ describe('with @opentelemetry/instrumentation-http active', () => {
     definition?.patch?.(http, process.versions.node);
     unpatch = () => definition?.unpatch?.(http, process.versions.node);
     capture.start();
-    app = (await Test.createTestingModule({ imports: [OtelHttpAppModule] }).compile()).createNestApplication({ logger: false });
+    app = (await Test.createTestingModule({ imports: [OtelHttpAppModule] }).compile()).createNestApplication({
+      logger: false,
+    });
     await app.init();
   });
   afterAll(async () => {
@@ -61,9 +63,13 @@ describe('with @opentelemetry/instrumentation-http active', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       spans = memory.getFinishedSpans().filter((s) => s.spanContext().traceId === record!.traceId);
     }
-    const server = spans.find((s) => s.kind === SpanKind.SERVER && s.instrumentationScope.name.includes('instrumentation-http'));
+    const server = spans.find(
+      (s) => s.kind === SpanKind.SERVER && s.instrumentationScope.name.includes('instrumentation-http'),
+    );
     expect(server).toBeDefined();
-    const handler = spans.find((s) => s.name === 'GET /rooms/:id/slow' && s.instrumentationScope.name === 'nestjs-trace');
+    const handler = spans.find(
+      (s) => s.name === 'GET /rooms/:id/slow' && s.instrumentationScope.name === 'nestjs-trace',
+    );
     expect(handler?.parentSpanContext?.spanId).toBe(server!.spanContext().spanId);
   });
 });

@@ -22,7 +22,8 @@ import { RoomService, RoomsController, RolesGuard } from './fixtures/rooms.fixtu
 })
 class OtelAppModule {}
 
-const hex = (value: unknown): string => (typeof value === 'string' ? value : Buffer.from(value as Uint8Array).toString('hex'));
+const hex = (value: unknown): string =>
+  typeof value === 'string' ? value : Buffer.from(value as Uint8Array).toString('hex');
 
 describe('OpenTelemetry bridge (real SDK)', () => {
   const memory = new InMemorySpanExporter();
@@ -48,11 +49,15 @@ describe('OpenTelemetry bridge (real SDK)', () => {
     const address = receiver.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     otlp = new OTLPTraceExporter({ url: `http://127.0.0.1:${port}/v1/traces`, headers: {} });
-    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory), new SimpleSpanProcessor(otlp)] });
+    provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(memory), new SimpleSpanProcessor(otlp)],
+    });
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     trace.setGlobalTracerProvider(provider);
     capture.start();
-    app = (await Test.createTestingModule({ imports: [OtelAppModule] }).compile()).createNestApplication({ logger: false });
+    app = (await Test.createTestingModule({ imports: [OtelAppModule] }).compile()).createNestApplication({
+      logger: false,
+    });
     await app.init();
   });
 
@@ -82,7 +87,11 @@ describe('OpenTelemetry bridge (real SDK)', () => {
     const byName = new Map(spans.map((s) => [s.name, s]));
     const root = byName.get('GET /rooms/:id/slow')!;
     expect(root.kind).toBe(SpanKind.SERVER);
-    expect(root.attributes).toMatchObject({ 'http.request.method': 'GET', 'http.route': '/rooms/:id/slow', 'code.namespace': 'RoomsController' });
+    expect(root.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'http.route': '/rooms/:id/slow',
+      'code.namespace': 'RoomsController',
+    });
     const slow = byName.get('RoomService.slow')!;
     const validate = byName.get('RoomService.validate')!;
     const save = byName.get('RoomService.save')!;
@@ -108,7 +117,10 @@ describe('OpenTelemetry bridge (real SDK)', () => {
 
   it('continues an incoming traceparent: the OTel spans and the report share its trace id', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    await request(app.getHttpServer()).get('/rooms/1/slow?ms=110').set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`).expect(200);
+    await request(app.getHttpServer())
+      .get('/rooms/1/slow?ms=110')
+      .set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`)
+      .expect(200);
     const [record] = await capture.waitFor((r) => r.traceId === traceId);
     const spans = await spansOf(traceId, record!.spans.length);
     const root = spans.find((s) => s.name === 'GET /rooms/:id/slow')!;
@@ -122,12 +134,19 @@ describe('OpenTelemetry bridge (real SDK)', () => {
     let names: string[] = [];
     for (let i = 0; i < 100 && names.length < 4; i++) {
       names = received.flatMap(({ body }) =>
-        (body as { resourceSpans: { scopeSpans: { spans: { traceId: unknown; name: string }[] }[] }[] }).resourceSpans.flatMap((rs) =>
+        (
+          body as { resourceSpans: { scopeSpans: { spans: { traceId: unknown; name: string }[] }[] }[] }
+        ).resourceSpans.flatMap((rs) =>
           rs.scopeSpans.flatMap((ss) => ss.spans.filter((s) => hex(s.traceId) === traceId).map((s) => s.name)),
         ),
       );
       if (names.length < 4) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(names.sort()).toEqual(['GET /rooms/:id/slow', 'RoomService.save', 'RoomService.slow', 'RoomService.validate']);
+    expect(names.sort()).toEqual([
+      'GET /rooms/:id/slow',
+      'RoomService.save',
+      'RoomService.slow',
+      'RoomService.validate',
+    ]);
   });
 });

@@ -37,7 +37,9 @@ class WorkController {
 }
 
 @Module({
-  imports: [TraceModule.forRoot({ format: 'json', slowThresholdMs: 60_000, hungThresholdMs: 0, otel: { enabled: false } })],
+  imports: [
+    TraceModule.forRoot({ format: 'json', slowThresholdMs: 60_000, hungThresholdMs: 0, otel: { enabled: false } }),
+  ],
   controllers: [WorkController],
   providers: [WorkService],
 })
@@ -51,7 +53,9 @@ describe('reliability', () => {
   const enterWith = jest_spyless(AsyncLocalStorage.prototype, 'enterWith');
 
   beforeAll(async () => {
-    app = (await Test.createTestingModule({ imports: [ReliabilityModule] }).compile()).createNestApplication({ logger: false });
+    app = (await Test.createTestingModule({ imports: [ReliabilityModule] }).compile()).createNestApplication({
+      logger: false,
+    });
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });
@@ -62,15 +66,20 @@ describe('reliability', () => {
 
   it('adds no unhandledRejection: a caught rejection stays caught, an uncaught one is reported exactly once', () => {
     // Outside Jest, whose own handler swallows unhandled rejections; runs the built package (npm test builds first).
-    const output = execFileSync(process.execPath, ['test/e2e/fixtures/unhandled-rejections.mjs'], { encoding: 'utf8', timeout: 20_000 });
+    const output = execFileSync(process.execPath, ['test/e2e/fixtures/unhandled-rejections.mjs'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(JSON.parse(output.trim())).toEqual({ baseline: 1, traced: 1, caughtBaseline: 0, caughtTraced: 0 });
   });
 
-  it('5,000 requests leave the heap near its baseline, and a finished request\'s context is collected', async () => {
+  it("5,000 requests leave the heap near its baseline, and a finished request's context is collected", async () => {
     if (!gc) throw new Error('run with --expose-gc (npm test does)');
     const run = async (count: number): Promise<void> => {
       for (let done = 0; done < count; done += 100) {
-        const bodies = await Promise.all(Array.from({ length: 100 }, () => fetch(`${url}/work`).then((r) => r.json() as Promise<{ n: number }>)));
+        const bodies = await Promise.all(
+          Array.from({ length: 100 }, () => fetch(`${url}/work`).then((r) => r.json() as Promise<{ n: number }>)),
+        );
         expect(bodies.every((b) => b.n === 42)).toBe(true);
       }
     };

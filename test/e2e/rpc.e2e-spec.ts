@@ -63,11 +63,19 @@ describe('RPC over TCP', () => {
     expect(reply.sum).toBe(6);
     const [record] = await capture.waitFor((r) => r.transport === 'rpc' && r.outcome === 'slow');
     expect(record).toMatchObject({ handler: 'MathController.sum', route: '{"cmd":"sum"}', traceId: reply.traceId });
-    expect(tree(record!)).toEqual(['MathController.sum', '  RoomService.slow', '    RoomService.validate', '    RoomService.save']);
+    expect(tree(record!)).toEqual([
+      'MathController.sum',
+      '  RoomService.slow',
+      '    RoomService.validate',
+      '    RoomService.save',
+    ]);
   });
 
   it('reports a failing RPC handler; the caller gets the same RPC error', async () => {
-    await expect(firstValueFrom(client.send('explode', {}))).rejects.toMatchObject({ status: 'error', message: 'kaboom' });
+    await expect(firstValueFrom(client.send('explode', {}))).rejects.toMatchObject({
+      status: 'error',
+      message: 'kaboom',
+    });
     const [record] = await capture.waitFor((r) => r.transport === 'rpc' && r.outcome === 'error');
     expect(record).toMatchObject({ handler: 'MathController.explode', route: 'explode' });
     expect(record!.error).toMatchObject({ name: 'RpcException', message: 'kaboom' });
@@ -75,9 +83,13 @@ describe('RPC over TCP', () => {
 
   it('continues a traceparent field of the message payload; ignores a malformed one', async () => {
     const traceId = '5bf92f3577b34da6a3ce929d0e0e4737';
-    const continued = await firstValueFrom(client.send<{ traceId: string }>('whoami', { traceparent: `00-${traceId}-00f067aa0ba902b7-01` }));
+    const continued = await firstValueFrom(
+      client.send<{ traceId: string }>('whoami', { traceparent: `00-${traceId}-00f067aa0ba902b7-01` }),
+    );
     expect(continued.traceId).toBe(traceId);
-    const fresh = await firstValueFrom(client.send<{ traceId: string }>('whoami', { traceparent: 'not-a-traceparent' }));
+    const fresh = await firstValueFrom(
+      client.send<{ traceId: string }>('whoami', { traceparent: 'not-a-traceparent' }),
+    );
     expect(fresh.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(fresh.traceId).not.toBe(traceId);
   });

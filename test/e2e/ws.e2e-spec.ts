@@ -14,7 +14,11 @@ import { GameGateway, GameService } from './fixtures/game.fixture.js';
 })
 class WsAppModule {}
 
-function connect(url: string, transport: 'websocket' | 'polling', options: Record<string, unknown> = {}): Promise<ClientSocket> {
+function connect(
+  url: string,
+  transport: 'websocket' | 'polling',
+  options: Record<string, unknown> = {},
+): Promise<ClientSocket> {
   return new Promise((resolve, reject) => {
     const socket = io(`${url}/game`, { transports: [transport], reconnection: false, timeout: 5000, ...options });
     socket.once('connect', () => resolve(socket));
@@ -49,7 +53,11 @@ describe('Socket.IO gateway', () => {
     const ack = await client.timeout(5000).emitWithAck('createRoom', { name: 'lobby', delayMs: 150 });
     expect(ack.room).toEqual({ name: 'lobby' });
     const [record] = await capture.waitFor((r) => r.outcome === 'slow' && r.transport === 'ws');
-    expect(record).toMatchObject({ handler: 'GameGateway.handleCreateRoom', route: 'createRoom', traceId: ack.traceId });
+    expect(record).toMatchObject({
+      handler: 'GameGateway.handleCreateRoom',
+      route: 'createRoom',
+      traceId: ack.traceId,
+    });
     expect(tree(record!)).toEqual([
       'GameGateway.handleCreateRoom',
       '  GameService.createRoom',
@@ -67,7 +75,10 @@ describe('Socket.IO gateway', () => {
     expect(await exception).toMatchObject({ status: 'error', message: 'Room is full' });
     const [record] = await capture.waitFor((r) => r.outcome === 'error' && r.transport === 'ws');
     expect(record!.error).toMatchObject({ name: 'WsException', message: 'Room is full' });
-    expect(record!.spans.find((s) => s.name === 'GameService.validateRoom')).toMatchObject({ depth: 2, error: 'Room is full' });
+    expect(record!.spans.find((s) => s.name === 'GameService.validateRoom')).toMatchObject({
+      depth: 2,
+      error: 'Room is full',
+    });
   });
 
   it('traces handleConnection as a ws "connection" trace', async () => {
@@ -89,10 +100,14 @@ describe('Socket.IO gateway', () => {
 
   it('continues a traceparent handshake header; a malformed one starts a new trace', async () => {
     const traceId = '1af7651916cd43dd8448eb211c80319d';
-    const client = await connect(url, 'polling', { extraHeaders: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
+    const client = await connect(url, 'polling', {
+      extraHeaders: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+    });
     clients.push(client);
     expect((await client.timeout(5000).emitWithAck('ping', 1)).traceId).toBe(traceId);
-    const other = await connect(url, 'websocket', { auth: { traceparent: `00-${traceId}-b7ad6b7169203331-01\r\nx`.padEnd(10_000, 'x') } });
+    const other = await connect(url, 'websocket', {
+      auth: { traceparent: `00-${traceId}-b7ad6b7169203331-01\r\nx`.padEnd(10_000, 'x') },
+    });
     clients.push(other);
     const fresh = await other.timeout(5000).emitWithAck('ping', 2);
     expect(fresh.traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -103,7 +118,9 @@ describe('Socket.IO gateway', () => {
     const many = await Promise.all(Array.from({ length: 20 }, (_, i) => connect(url, i % 2 ? 'polling' : 'websocket')));
     clients.push(...many);
     const acks = await Promise.all(
-      many.flatMap((client, i) => Array.from({ length: 5 }, (_, k) => client.timeout(8000).emitWithAck('ping', i * 100 + k))),
+      many.flatMap((client, i) =>
+        Array.from({ length: 5 }, (_, k) => client.timeout(8000).emitWithAck('ping', i * 100 + k)),
+      ),
     );
     const ids = new Set(acks.map((a: { traceId: string }) => a.traceId));
     expect(ids.size).toBe(100);

@@ -101,7 +101,9 @@ describe('C22 / C23: an app with the real metrics service', () => {
 
   beforeAll(async () => {
     capture.start();
-    app = (await Test.createTestingModule({ imports: [BoundedModule] }).compile()).createNestApplication({ logger: false });
+    app = (await Test.createTestingModule({ imports: [BoundedModule] }).compile()).createNestApplication({
+      logger: false,
+    });
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });
@@ -112,7 +114,7 @@ describe('C22 / C23: an app with the real metrics service', () => {
     capture.stop();
   });
 
-  it('C23: a slow request\'s context is collected after its report, its snapshot and gc', async () => {
+  it("C23: a slow request's context is collected after its report, its snapshot and gc", async () => {
     // Connection: close — a keep-alive socket's idle timer is armed inside the request and holds its context for
     // keepAliveTimeout (5 s, Node's http server); that is Node's, not the samplers'.
     const status = await new Promise<number>((resolve, reject) => {
@@ -146,7 +148,14 @@ describe('C22 / C23: an app with the real metrics service', () => {
     const send = async (total: number): Promise<void> => {
       for (let done = 0; done < total; done += 250) {
         const acks = await Promise.all(
-          Array.from({ length: 250 }, (_, i) => clients[i % clients.length]!.timeout(5000).emitWithAck('ping', done + i) as Promise<{ n: number; traceId?: string }>),
+          Array.from(
+            { length: 250 },
+            (_, i) =>
+              clients[i % clients.length]!.timeout(5000).emitWithAck('ping', done + i) as Promise<{
+                n: number;
+                traceId?: string;
+              }>,
+          ),
         );
         acks.forEach((ack, i) => expect(ack.n).toBe(done + i));
         expect(new Set(acks.map((a) => a.traceId)).size).toBe(250);
@@ -164,11 +173,18 @@ describe('C22 / C23: an app with the real metrics service', () => {
 
 describe('E40: the memory monitor in a 64 MB heap (child process, built package)', () => {
   it('no warning with ~20 MB live and heapUsed / heapTotal > 0.9; a warning at >= 85 % of heap_size_limit', () => {
-    const output = execFileSync(process.execPath, ['--max-old-space-size=64', '--max-semi-space-size=1', '--expose-gc', 'test/reliability/fixtures/heap-limit.mjs'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    const result = JSON.parse(output.trim()) as { small: { ratio: number; limitPercent: number; warnings: number }; large: { limitPercent: number; warnings: number; finite: boolean } };
+    const output = execFileSync(
+      process.execPath,
+      ['--max-old-space-size=64', '--max-semi-space-size=1', '--expose-gc', 'test/reliability/fixtures/heap-limit.mjs'],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    const result = JSON.parse(output.trim()) as {
+      small: { ratio: number; limitPercent: number; warnings: number };
+      large: { limitPercent: number; warnings: number; finite: boolean };
+    };
     // heapUsed / heapTotal is whatever V8 committed (often > 0.9, not forced here): the monitor must not read it.
     expect(result.small.limitPercent).toBeLessThan(85);
     expect(result.small.warnings).toBe(0);

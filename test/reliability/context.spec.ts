@@ -8,7 +8,14 @@ import { Catch, Controller, Get, HttpException, Injectable, Module, Param } from
 import type { ArgumentsHost, ExceptionFilter, INestApplication } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { BaseWsExceptionFilter, ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WsException } from '@nestjs/websockets';
+import {
+  BaseWsExceptionFilter,
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WsException,
+} from '@nestjs/websockets';
 import { UseFilters } from '@nestjs/common';
 import { io } from 'socket.io-client';
 import type { Socket as ClientSocket } from 'socket.io-client';
@@ -40,7 +47,12 @@ const seen = { service: new Map<string, string | undefined>(), filter: new Map<s
 class Work {
   async step(key: string): Promise<string | undefined> {
     // A bound listener runs in the context where it was bound, whoever emits.
-    const fromEmitter = await new Promise<string | undefined>((resolve) => bus.once(key, AsyncResource.bind(() => resolve(traceId()))));
+    const fromEmitter = await new Promise<string | undefined>((resolve) =>
+      bus.once(
+        key,
+        AsyncResource.bind(() => resolve(traceId())),
+      ),
+    );
     const fromThenable = await laterThenable(traceId(), Math.random() * 5);
     await new Promise<void>((resolve) => setImmediate(resolve));
     await new Promise<void>((resolve) => process.nextTick(resolve));
@@ -111,7 +123,9 @@ class ContextGateway {
 }
 
 @Module({
-  imports: [TraceModule.forRoot({ format: 'json', slowThresholdMs: 60_000, hungThresholdMs: 0, otel: { enabled: false } })],
+  imports: [
+    TraceModule.forRoot({ format: 'json', slowThresholdMs: 60_000, hungThresholdMs: 0, otel: { enabled: false } }),
+  ],
   controllers: [ContextController],
   providers: [Work, ContextGateway, { provide: APP_FILTER, useClass: RecordingFilter }],
 })
@@ -128,7 +142,9 @@ describe('context through emitters, thenables, filters and onAny', () => {
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
     capture.start();
-    app = (await Test.createTestingModule({ imports: [ContextModule] }).compile()).createNestApplication({ logger: false });
+    app = (await Test.createTestingModule({ imports: [ContextModule] }).compile()).createNestApplication({
+      logger: false,
+    });
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     // Emits every pending key from outside any request.
@@ -146,7 +162,9 @@ describe('context through emitters, thenables, filters and onAny', () => {
 
   it('B12/B19: 100 concurrent requests keep their own trace through a bound emitter, a custom thenable, setImmediate and nextTick', async () => {
     const bodies = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => fetch(`${url}/ctx/k${i}`).then((r) => r.json() as Promise<{ handler?: string; inner?: string }>)),
+      Array.from({ length: 100 }, (_, i) =>
+        fetch(`${url}/ctx/k${i}`).then((r) => r.json() as Promise<{ handler?: string; inner?: string }>),
+      ),
     );
     for (const body of bodies) {
       expect(body.handler).toMatch(/^[0-9a-f]{32}$/);
@@ -155,27 +173,35 @@ describe('context through emitters, thenables, filters and onAny', () => {
     expect(new Set(bodies.map((b) => b.handler)).size).toBe(100);
   });
 
-  it.each([400, 500])('B16: HttpException %i keeps its status and is reported once with the service\'s trace', async (status) => {
-    const key = `s${status}`;
-    const response = await fetch(`${url}/fail/${key}/${status}`);
-    expect(response.status).toBe(status);
-    const records = await capture.waitFor((r) => r.outcome === 'error' && r.traceId === seen.service.get(key));
-    expect(records).toHaveLength(1);
-  });
+  it.each([400, 500])(
+    "B16: HttpException %i keeps its status and is reported once with the service's trace",
+    async (status) => {
+      const key = `s${status}`;
+      const response = await fetch(`${url}/fail/${key}/${status}`);
+      expect(response.status).toBe(status);
+      const records = await capture.waitFor((r) => r.outcome === 'error' && r.traceId === seen.service.get(key));
+      expect(records).toHaveLength(1);
+    },
+  );
 
   // nestjs/nest#15317: Nest's router proxy awaits the handler outside any interceptor's context, so an HTTP exception
   // filter sees a trace only because TraceMiddleware opens it before the router.
-  it.each([400, 403, 404, 500])('B16: the global exception filter sees the service\'s trace for HttpException %i; status unchanged', async (status) => {
-    const key = `h${status}`;
-    const response = await fetch(`${url}/fail/${key}/${status}`);
-    expect(response.status).toBe(status);
-    const body = (await response.json()) as { status: number; filterTraceId: string | null };
-    expect(seen.service.get(key)).toMatch(/^[0-9a-f]{32}$/);
-    expect(seen.filter.get(key)).toBe(seen.service.get(key));
-    expect(body.filterTraceId).toBe(seen.service.get(key));
-    const [record] = await capture.waitFor((r) => r.outcome === 'error' && r.route === 'GET /fail/:key/:status' && r.traceId === seen.service.get(key));
-    expect(record!.spans[0]!.name).toBe('ContextController.fail');
-  });
+  it.each([400, 403, 404, 500])(
+    "B16: the global exception filter sees the service's trace for HttpException %i; status unchanged",
+    async (status) => {
+      const key = `h${status}`;
+      const response = await fetch(`${url}/fail/${key}/${status}`);
+      expect(response.status).toBe(status);
+      const body = (await response.json()) as { status: number; filterTraceId: string | null };
+      expect(seen.service.get(key)).toMatch(/^[0-9a-f]{32}$/);
+      expect(seen.filter.get(key)).toBe(seen.service.get(key));
+      expect(body.filterTraceId).toBe(seen.service.get(key));
+      const [record] = await capture.waitFor(
+        (r) => r.outcome === 'error' && r.route === 'GET /fail/:key/:status' && r.traceId === seen.service.get(key),
+      );
+      expect(record!.spans[0]!.name).toBe('ContextController.fail');
+    },
+  );
 
   describe('Socket.IO', () => {
     const clients: ClientSocket[] = [];
@@ -191,20 +217,30 @@ describe('context through emitters, thenables, filters and onAny', () => {
       await sleep(200);
     });
 
-    it('B16: a WsException filter sees the service\'s trace; the client still gets the exception event', async () => {
+    it("B16: a WsException filter sees the service's trace; the client still gets the exception event", async () => {
       const client = await connect('websocket');
       const exception = new Promise<unknown>((resolve) => client.once('exception', resolve));
       client.emit('fail', { key: 'w1' });
       expect(await exception).toMatchObject({ status: 'error', message: 'deliberate ws failure' });
       expect(seen.service.get('ws:w1')).toMatch(/^[0-9a-f]{32}$/);
       expect(seen.filter.get('ws:w1')).toBe(seen.service.get('ws:w1'));
-      await capture.waitFor((r) => r.outcome === 'error' && r.transport === 'ws' && r.traceId === seen.service.get('ws:w1'));
+      await capture.waitFor(
+        (r) => r.outcome === 'error' && r.transport === 'ws' && r.traceId === seen.service.get('ws:w1'),
+      );
     });
 
     it('B14: onAny handlers of websocket-only and polling-only clients see no request trace, and TraceContext.run gives each its own', async () => {
-      const sockets = [...(await Promise.all([0, 1, 2, 3, 4].map(() => connect('websocket')))), ...(await Promise.all([0, 1, 2, 3, 4].map(() => connect('polling'))))];
+      const sockets = [
+        ...(await Promise.all([0, 1, 2, 3, 4].map(() => connect('websocket')))),
+        ...(await Promise.all([0, 1, 2, 3, 4].map(() => connect('polling')))),
+      ];
       const acks = await Promise.all(
-        sockets.flatMap((socket) => Array.from({ length: 10 }, () => socket.timeout(5000).emitWithAck('any') as Promise<{ outside: string | null; inside: string }>)),
+        sockets.flatMap((socket) =>
+          Array.from(
+            { length: 10 },
+            () => socket.timeout(5000).emitWithAck('any') as Promise<{ outside: string | null; inside: string }>,
+          ),
+        ),
       );
       for (const ack of acks) {
         expect(ack.outside).toBeNull();

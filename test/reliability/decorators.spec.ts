@@ -233,9 +233,20 @@ describe('A11: failures inside the library never reach the app and are logged at
     }
   }
 
-  async function start(logger: LoggerService, snapshot: () => Promise<unknown>): Promise<{ app: INestApplication; url: string }> {
+  async function start(
+    logger: LoggerService,
+    snapshot: () => Promise<unknown>,
+  ): Promise<{ app: INestApplication; url: string }> {
     @Module({
-      imports: [TraceModule.forRoot({ logger, logAll: true, slowThresholdMs: 50, hungThresholdMs: 0, otel: { enabled: false } })],
+      imports: [
+        TraceModule.forRoot({
+          logger,
+          logAll: true,
+          slowThresholdMs: 50,
+          hungThresholdMs: 0,
+          otel: { enabled: false },
+        }),
+      ],
       controllers: [WorkController],
       providers: [Work],
     })

@@ -38,10 +38,18 @@ function freePort(): Promise<number> {
 /** A private redis-server (no persistence) on a free port. */
 async function startRedis(): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const deadline = Date.now() + 5000;
   for (;;) {
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(port, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on('error', () => undefined);
     try {
       await probe.connect();
@@ -97,11 +105,22 @@ class FaultController {
   }
 }
 
-async function startApp(redisPort: number, extra: { slowThresholdMs?: number; hungThresholdMs?: number } = {}): Promise<{ app: INestApplication; url: string }> {
+async function startApp(
+  redisPort: number,
+  extra: { slowThresholdMs?: number; hungThresholdMs?: number } = {},
+): Promise<{ app: INestApplication; url: string }> {
   @Module({
     imports: [
       TypeOrmModule.forRoot({ type: 'mysql', url: MYSQL_ROOT, retryAttempts: 0 }),
-      TraceModule.forRoot({ format: 'json', redis: APP_REDIS, metricsTimeoutMs: TIMEOUT_MS, slowThresholdMs: 100, hungThresholdMs: 0, otel: { enabled: false }, ...extra }),
+      TraceModule.forRoot({
+        format: 'json',
+        redis: APP_REDIS,
+        metricsTimeoutMs: TIMEOUT_MS,
+        slowThresholdMs: 100,
+        hungThresholdMs: 0,
+        otel: { enabled: false },
+        ...extra,
+      }),
     ],
     controllers: [FaultController],
     providers: [
@@ -117,7 +136,9 @@ async function startApp(redisPort: number, extra: { slowThresholdMs?: number; hu
     ],
   })
   class FaultModule {}
-  const app = (await Test.createTestingModule({ imports: [FaultModule] }).compile()).createNestApplication({ logger: false });
+  const app = (await Test.createTestingModule({ imports: [FaultModule] }).compile()).createNestApplication({
+    logger: false,
+  });
   await app.listen(0, '127.0.0.1');
   return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
 }
@@ -171,7 +192,9 @@ describe('metrics under fault, with the real probes', () => {
       const infoBefore = await commandCalls(redisAdmin, 'info');
       capture.clear();
       const started = performance.now();
-      const statuses = await Promise.all(Array.from({ length: 500 }, () => fetch(`${url}/fail`).then(async (r) => (await r.arrayBuffer(), r.status))));
+      const statuses = await Promise.all(
+        Array.from({ length: 500 }, () => fetch(`${url}/fail`).then(async (r) => (await r.arrayBuffer(), r.status))),
+      );
       expect(statuses.filter((s) => s === 500)).toHaveLength(500);
       await capture.waitFor((r) => r.outcome === 'error', 500, 15_000);
       const seconds = (performance.now() - started) / 1000;
@@ -181,7 +204,8 @@ describe('metrics under fault, with the real probes', () => {
       const handful = Math.ceil(seconds / 0.5) + 3;
       expect(infoDelta).toBeLessThanOrEqual(handful);
       expect(showDelta).toBeLessThanOrEqual(handful + 5);
-      for (const record of capture.reports.filter((r) => r.outcome === 'error')) expect(record.metrics?.redis).toBeTruthy();
+      for (const record of capture.reports.filter((r) => r.outcome === 'error'))
+        expect(record.metrics?.redis).toBeTruthy();
     }, 60_000);
 
     it('hung: a handler stuck on SELECT SLEEP(2) gets one hung report with the unfinished SQL span while stuck, then its slow report', async () => {
@@ -254,7 +278,9 @@ describe('metrics under fault, with the real probes', () => {
         ],
       })
       class LeastPrivilegeModule {}
-      app = (await Test.createTestingModule({ imports: [LeastPrivilegeModule] }).compile()).createNestApplication({ logger: false });
+      app = (await Test.createTestingModule({ imports: [LeastPrivilegeModule] }).compile()).createNestApplication({
+        logger: false,
+      });
       await app.init();
       dataSource = app.get(DataSource);
     });
@@ -267,7 +293,11 @@ describe('metrics under fault, with the real probes', () => {
       expect(await dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
       const metrics = await app.get(SystemMetricsService).snapshot();
       const server = (metrics.mysql as { server: Record<string, unknown> }).server;
-      expect(server).toMatchObject({ threadsConnected: expect.any(Number), threadsRunning: expect.any(Number), threadsCached: expect.any(Number) });
+      expect(server).toMatchObject({
+        threadsConnected: expect.any(Number),
+        threadsRunning: expect.any(Number),
+        threadsCached: expect.any(Number),
+      });
       const text = JSON.stringify(metrics);
       expect(text).not.toContain(password);
       expect(text).not.toMatch(/mysql:\/\/|@127\.0\.0\.1/);

@@ -60,7 +60,9 @@ describe('B13: outside requests', () => {
       providers: [Ticker],
     })
     class OutsideModule {}
-    app = (await Test.createTestingModule({ imports: [OutsideModule] }).compile()).createNestApplication({ logger: false });
+    app = (await Test.createTestingModule({ imports: [OutsideModule] }).compile()).createNestApplication({
+      logger: false,
+    });
     await app.listen(0, '127.0.0.1');
   });
   afterAll(async () => {

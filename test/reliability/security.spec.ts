@@ -68,12 +68,22 @@ describe('F41: secrets never reach a report', () => {
     capture.start();
     for (const format of ['json', 'text'] as const) {
       @Module({
-        imports: [TraceModule.forRoot({ format, logger: text, slowThresholdMs: 0, hungThresholdMs: 0, otel: { enabled: false } })],
+        imports: [
+          TraceModule.forRoot({
+            format,
+            logger: text,
+            slowThresholdMs: 0,
+            hungThresholdMs: 0,
+            otel: { enabled: false },
+          }),
+        ],
         controllers: [AuthController],
         providers: [AuthService],
       })
       class SecurityModule {}
-      const app = (await Test.createTestingModule({ imports: [SecurityModule] }).compile()).createNestApplication({ logger: false });
+      const app = (await Test.createTestingModule({ imports: [SecurityModule] }).compile()).createNestApplication({
+        logger: false,
+      });
       await app.init();
       apps.push(app);
     }
@@ -89,7 +99,12 @@ describe('F41: secrets never reach a report', () => {
         .post('/auth/login')
         .set('Authorization', SECRETS.bearer)
         .set('Cookie', SECRETS.cookie)
-        .send({ email: SECRETS.email, password: SECRETS.password, token: SECRETS.token, cardNumber: SECRETS.cardNumber })
+        .send({
+          email: SECRETS.email,
+          password: SECRETS.password,
+          token: SECRETS.token,
+          cardNumber: SECRETS.cardNumber,
+        })
         .expect(401);
     }
     const [json] = await capture.waitFor((r) => r.outcome === 'error' && r.route === 'POST /auth/login');

@@ -22,7 +22,9 @@ const OPTIONAL_PACKAGES = [
 
 function isOptional(specifier: string): boolean {
   return OPTIONAL_PACKAGES.some((name) =>
-    name.endsWith('/*') ? specifier.startsWith(name.slice(0, -1)) : specifier === name || specifier.startsWith(`${name}/`),
+    name.endsWith('/*')
+      ? specifier.startsWith(name.slice(0, -1))
+      : specifier === name || specifier.startsWith(`${name}/`),
   );
 }
 
@@ -111,7 +113,14 @@ describe('built package (dist/)', () => {
       "import type { X } from './typeorm.types.js';",
     ].join('\n');
     const found = referencedModules(sample);
-    const optional = ['typeorm', 'mysql2/promise', 'ioredis', '@opentelemetry/api', '@nestjs/websockets', '@nestjs-modules/ioredis'];
+    const optional = [
+      'typeorm',
+      'mysql2/promise',
+      'ioredis',
+      '@opentelemetry/api',
+      '@nestjs/websockets',
+      '@nestjs-modules/ioredis',
+    ];
     optional.push('prom-client', 'socket.io', '@socket.io/admin-ui', '@nestjs/microservices');
     expect(found.filter(isOptional).sort()).toEqual(optional.sort());
     expect(found).toEqual(expect.arrayContaining(['@nestjs/common', 'node:async_hooks', './typeorm.types.js']));

@@ -47,7 +47,10 @@ describe('README', () => {
     const problems = ts
       .getPreEmitDiagnostics(program)
       .filter((d) => d.file === undefined || d.file.fileName.includes('.readme-snippets'))
-      .map((d) => `${d.file ? `${d.file.fileName.split('/').pop()}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+      .map(
+        (d) =>
+          `${d.file ? `${d.file.fileName.split('/').pop()}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+      );
     rmSync(dir, { recursive: true, force: true });
     expect(problems).toEqual([]);
   });

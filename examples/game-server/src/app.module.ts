@@ -17,14 +17,24 @@ import { RoomsController } from './rooms.controller.js';
 export class AppModule {
   static async register(config: GameServerConfig): Promise<DynamicModule> {
     const database = config.mysqlUrl
-      ? TypeOrmModule.forRoot({ type: 'mysql', url: config.mysqlUrl, entities: [Room], synchronize: true, poolSize: 10 })
+      ? TypeOrmModule.forRoot({
+          type: 'mysql',
+          url: config.mysqlUrl,
+          entities: [Room],
+          synchronize: true,
+          poolSize: 10,
+        })
       : TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: [Room], synchronize: true });
     const redisUrl = config.redisUrl;
     // Loaded only when used: the embedded default needs no Redis package (and Jest's ESM runtime cannot load this
     // CommonJS package, which requires the ESM-only @nestjs/common 12).
     const redis = redisUrl ? await import('@nestjs-modules/ioredis') : undefined;
     const store: Provider = redis
-      ? { provide: ROOM_STORE, useFactory: (client: Redis) => new RedisRoomStore(client), inject: [redis.getRedisConnectionToken()] }
+      ? {
+          provide: ROOM_STORE,
+          useFactory: (client: Redis) => new RedisRoomStore(client),
+          inject: [redis.getRedisConnectionToken()],
+        }
       : { provide: ROOM_STORE, useValue: new MemoryRoomStore() };
     return {
       module: AppModule,

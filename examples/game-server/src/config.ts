@@ -27,13 +27,15 @@ export interface GameServerConfig {
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a non-negative integer (got ${JSON.stringify(value)})`);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new Error(`${name} must be a non-negative integer (got ${JSON.stringify(value)})`);
   return parsed;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GameServerConfig {
   const format = env.TRACE_FORMAT ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new Error(`TRACE_FORMAT must be "text" or "json" (got ${JSON.stringify(format)})`);
+  if (format !== 'text' && format !== 'json')
+    throw new Error(`TRACE_FORMAT must be "text" or "json" (got ${JSON.stringify(format)})`);
   return {
     port: positiveInt('PORT', env.PORT, 3000),
     host: env.HOST || '127.0.0.1',
@@ -43,6 +45,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GameServerC
     slowThresholdMs: positiveInt('SLOW_MS', env.SLOW_MS, 200),
     slowPathMs: positiveInt('SLOW_PATH_MS', env.SLOW_PATH_MS, 350),
     roomCapacity: positiveInt('ROOM_CAPACITY', env.ROOM_CAPACITY, 4),
-    admin: env.ADMIN_USER && env.ADMIN_PASSWORD ? { username: env.ADMIN_USER, password: env.ADMIN_PASSWORD } : undefined,
+    admin:
+      env.ADMIN_USER && env.ADMIN_PASSWORD ? { username: env.ADMIN_USER, password: env.ADMIN_PASSWORD } : undefined,
   };
 }

@@ -48,7 +48,9 @@ export class GameGateway implements OnGatewayDisconnect {
     const room = await this.game.leaveRoom(body?.roomId, client.id);
     joined(client).delete(room.id);
     await client.leave(channel(room.id));
-    this.server.to(channel(room.id)).emit('playerLeft', { roomId: room.id, playerId: client.id, players: room.players });
+    this.server
+      .to(channel(room.id))
+      .emit('playerLeft', { roomId: room.id, playerId: client.id, players: room.players });
     return room;
   }
 

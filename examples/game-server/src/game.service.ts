@@ -59,7 +59,8 @@ export class GameService {
   async kick(roomId: unknown, hostId: string, playerId: unknown): Promise<RoomView> {
     const room = await this.findRoom(roomId);
     if (room.hostId !== hostId) throw new WsException('Only the host can kick players');
-    if (typeof playerId !== 'string' || !(await this.store.isMember(room.id, playerId))) throw new WsException('That player is not in the room');
+    if (typeof playerId !== 'string' || !(await this.store.isMember(room.id, playerId)))
+      throw new WsException('That player is not in the room');
     const players = await this.store.leave(room.id, playerId);
     await this.store.count('kicks');
     return this.view(room, players);
@@ -68,7 +69,8 @@ export class GameService {
   async chat(roomId: unknown, playerId: string, text: unknown): Promise<{ roomId: number; text: string }> {
     const room = await this.findRoom(roomId);
     if (!(await this.store.isMember(room.id, playerId))) throw new WsException('Join the room before chatting');
-    if (typeof text !== 'string' || text.length === 0 || text.length > 500) throw new WsException('Messages are 1 to 500 characters');
+    if (typeof text !== 'string' || text.length === 0 || text.length > 500)
+      throw new WsException('Messages are 1 to 500 characters');
     await this.store.count('messages');
     return { roomId: room.id, text };
   }
@@ -97,7 +99,8 @@ export class GameService {
   }
 
   validateName(name: unknown): string {
-    if (typeof name !== 'string' || !/^[\w -]{1,64}$/.test(name)) throw new WsException('A room name is 1 to 64 letters, digits, spaces, - or _');
+    if (typeof name !== 'string' || !/^[\w -]{1,64}$/.test(name))
+      throw new WsException('A room name is 1 to 64 letters, digits, spaces, - or _');
     return name;
   }
 

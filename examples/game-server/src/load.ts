@@ -18,20 +18,24 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write('npm run example:load -- [--clients 20] [--seconds 10] [--url http://127.0.0.1:3000]\n(env: LOAD_CLIENTS, LOAD_SECONDS, GAME_URL)\n');
+  process.stdout.write(
+    'npm run example:load -- [--clients 20] [--seconds 10] [--url http://127.0.0.1:3000]\n(env: LOAD_CLIENTS, LOAD_SECONDS, GAME_URL)\n',
+  );
   process.exit(0);
 }
 
 function bounded(name: string, raw: string | undefined, fallback: number, max: number): number {
   const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name} must be an integer from 1 to ${max} (got ${raw})`);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new Error(`${name} must be an integer from 1 to ${max} (got ${raw})`);
   return value;
 }
 
 const clientsCount = bounded('--clients', args.clients ?? process.env.LOAD_CLIENTS, 20, 500);
 const seconds = bounded('--seconds', args.seconds ?? process.env.LOAD_SECONDS, 10, 600);
 const url = new URL(args.url ?? process.env.GAME_URL ?? `http://127.0.0.1:${process.env.PORT || 3000}`);
-if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`the load script only talks to loopback (got ${url.hostname})`);
+if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+  throw new Error(`the load script only talks to loopback (got ${url.hostname})`);
 const base = url.origin;
 
 const stats = { sent: 0, ok: 0, slow: 0, errors: new Map<string, number>() };
@@ -52,7 +56,10 @@ async function reachable(): Promise<boolean> {
 async function startServer(): Promise<ChildProcess> {
   const main = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
   process.stderr.write(`[load] nothing answers at ${base}: starting the example (${main}) on port ${url.port || 80}\n`);
-  const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: url.port || '80', HOST: '127.0.0.1' }, stdio: 'inherit' });
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, PORT: url.port || '80', HOST: '127.0.0.1' },
+    stdio: 'inherit',
+  });
   const deadline = Date.now() + 30_000;
   while (!(await reachable())) {
     if (child.exitCode !== null) throw new Error(`the example server exited with code ${child.exitCode}`);
@@ -82,7 +89,11 @@ function request<T>(socket: Socket, event: string, body: unknown): Promise<Reply
       resolve(reply);
     };
     socket.once('exception', onException);
-    socket.timeout(10_000).emit(event, body, (error: Error | null, value: T) => done(error ? { ok: false, error: 'no reply within 10 s' } : { ok: true, value }));
+    socket
+      .timeout(10_000)
+      .emit(event, body, (error: Error | null, value: T) =>
+        done(error ? { ok: false, error: 'no reply within 10 s' } : { ok: true, value }),
+      );
   });
 }
 
@@ -112,7 +123,9 @@ async function player(index: number, deadline: number): Promise<void> {
       if (target === undefined || roll < 0.3) {
         const slow = Math.random() < 0.08;
         if (slow) stats.slow++;
-        const reply = await request<RoomView>(socket, 'createRoom', { name: `${slow ? 'slow' : 'room'}-${index}-${n}` });
+        const reply = await request<RoomView>(socket, 'createRoom', {
+          name: `${slow ? 'slow' : 'room'}-${index}-${n}`,
+        });
         if (reply.ok) {
           room = reply.value;
           rooms.push(room.id);
@@ -149,7 +162,10 @@ const child = (await reachable()) ? undefined : await startServer();
 const started = Date.now();
 const deadline = started + seconds * 1000;
 process.stderr.write(`[load] ${clientsCount} clients for ${seconds} s against ${base}/game\n`);
-const ticker = setInterval(() => process.stderr.write(progress(Math.round((Date.now() - started) / 1000)) + '\n'), 1000);
+const ticker = setInterval(
+  () => process.stderr.write(progress(Math.round((Date.now() - started) / 1000)) + '\n'),
+  1000,
+);
 const results = await Promise.allSettled(Array.from({ length: clientsCount }, (_, i) => player(i + 1, deadline)));
 clearInterval(ticker);
 process.stderr.write(progress(seconds) + '\n');
@@ -158,7 +174,11 @@ const failedClients = results.filter((r) => r.status === 'rejected');
 const summary = [
   `[load] done: ${stats.sent} events, ${stats.ok} acknowledged, ${stats.slow} on the slow path, ${rooms.length} rooms created`,
   ...[...stats.errors].map(([message, count]) => `[load]   ${count} × ${message}`),
-  ...(failedClients.length ? [`[load] ${failedClients.length} clients could not connect: ${String((failedClients[0] as PromiseRejectedResult).reason)}`] : []),
+  ...(failedClients.length
+    ? [
+        `[load] ${failedClients.length} clients could not connect: ${String((failedClients[0] as PromiseRejectedResult).reason)}`,
+      ]
+    : []),
 ];
 process.stderr.write(summary.join('\n') + '\n');
 if (child) {

@@ -9,8 +9,12 @@ const hidePassword = (u: string): string => u.replace(/\/\/[^@/]*@/, '//***@');
 const lines = [
   '',
   `  nestjs-trace example game server on ${url}`,
-  config.mysqlUrl ? `  SQL: MySQL at ${hidePassword(config.mysqlUrl)}` : '  SQL: SQLite in memory (embedded default; set MYSQL_URL=mysql://user:pass@host:3306/db for MySQL)',
-  config.redisUrl ? `  Rooms: Redis at ${hidePassword(config.redisUrl)}` : '  Rooms: in-process store (embedded default; set REDIS_URL=redis://host:6379 for Redis)',
+  config.mysqlUrl
+    ? `  SQL: MySQL at ${hidePassword(config.mysqlUrl)}`
+    : '  SQL: SQLite in memory (embedded default; set MYSQL_URL=mysql://user:pass@host:3306/db for MySQL)',
+  config.redisUrl
+    ? `  Rooms: Redis at ${hidePassword(config.redisUrl)}`
+    : '  Rooms: in-process store (embedded default; set REDIS_URL=redis://host:6379 for Redis)',
   `  Reports: handlers slower than ${config.slowThresholdMs} ms or failing, as ${config.format === 'json' ? 'JSON lines on stdout' : 'text (TRACE_FORMAT=json for JSON lines)'}`,
   '',
   '  Drive it:',

@@ -27,7 +27,13 @@ export class RedisRoomStore implements RoomStore {
   constructor(private readonly redis: Redis) {}
 
   async join(roomId: number, playerId: string): Promise<number> {
-    const results = await this.redis.multi().sadd(playersKey(roomId), playerId).scard(playersKey(roomId)).expire(playersKey(roomId), TTL_SECONDS).hincrby(COUNTERS, 'joins', 1).exec();
+    const results = await this.redis
+      .multi()
+      .sadd(playersKey(roomId), playerId)
+      .scard(playersKey(roomId))
+      .expire(playersKey(roomId), TTL_SECONDS)
+      .hincrby(COUNTERS, 'joins', 1)
+      .exec();
     return Number(results?.[1]?.[1] ?? 0);
   }
 

@@ -23,7 +23,10 @@ function adminUiAssets(): string | undefined {
 }
 
 /** Boots the game server and listens (port 0: any free port). */
-export async function startGameServer(config: GameServerConfig, options: { nestLogs?: boolean } = {}): Promise<RunningGameServer> {
+export async function startGameServer(
+  config: GameServerConfig,
+  options: { nestLogs?: boolean } = {},
+): Promise<RunningGameServer> {
   const app = await NestFactory.create<NestExpressApplication>(await AppModule.register(config), {
     logger: options.nestLogs === false ? ['error'] : undefined,
   });

@@ -82,7 +82,13 @@ describe('ioredis commands as spans, real Redis', () => {
         await redis.hset(key('hash'), 'field', value);
       }
     });
-    const round = ['  redis ECHO', '  redis PUBLISH', `  redis EVAL ${key('eval')}`, '  redis EVAL', `  redis HSET ${key('hash')}`];
+    const round = [
+      '  redis ECHO',
+      '  redis PUBLISH',
+      `  redis EVAL ${key('eval')}`,
+      '  redis EVAL',
+      `  redis HSET ${key('hash')}`,
+    ];
     expect(tree(record)).toEqual(['non-key', ...round, ...round]);
     for (const text of [JSON.stringify(record), formatText(record)]) expect(text).not.toContain(value);
   });
@@ -113,7 +119,9 @@ describe('ioredis commands as spans, real Redis', () => {
   });
 
   it('a multi of 3 commands is one span with commands: 3 (MULTI / EXEC not counted)', async () => {
-    const { result, record } = await traced(sink, 'multi', () => redis.multi().incr(key('m')).incr(key('m')).get(key('m')).exec());
+    const { result, record } = await traced(sink, 'multi', () =>
+      redis.multi().incr(key('m')).incr(key('m')).get(key('m')).exec(),
+    );
     expect(result?.map(([error]) => error)).toEqual([null, null, null]);
     expect(tree(record)).toEqual(['multi', '  redis multi']);
     expect(record.spans[1]).toMatchObject({ statement: 'multi', commands: 3 });
@@ -121,7 +129,9 @@ describe('ioredis commands as spans, real Redis', () => {
 
   it('a pipeline with a failing command is marked failed with that error code; the results reach the caller', async () => {
     await redis.set(key('str'), 'x');
-    const { result, record } = await traced(sink, 'pipeline-fail', () => redis.pipeline().get(key('str')).lpush(key('str'), 'y').exec());
+    const { result, record } = await traced(sink, 'pipeline-fail', () =>
+      redis.pipeline().get(key('str')).lpush(key('str'), 'y').exec(),
+    );
     expect(result?.[0]).toEqual([null, 'x']);
     expect(String(result?.[1]?.[0])).toMatch(/^ReplyError: WRONGTYPE/);
     expect(record.spans[1]).toMatchObject({ commands: 2, errorCode: 'WRONGTYPE', error: 'WRONGTYPE' });
@@ -147,7 +157,11 @@ describe('ioredis commands as spans, real Redis', () => {
     });
     expect((caught as Error).name).toBe('ReplyError');
     expect((caught as Error).message).toMatch(/^WRONGTYPE/);
-    expect(record.spans[2]).toMatchObject({ name: `redis LPUSH ${key('str')}`, errorCode: 'WRONGTYPE', error: 'WRONGTYPE' });
+    expect(record.spans[2]).toMatchObject({
+      name: `redis LPUSH ${key('str')}`,
+      errorCode: 'WRONGTYPE',
+      error: 'WRONGTYPE',
+    });
     expect(record.spans[3]).toMatchObject({ errorCode: 'ERR', error: 'ERR' });
     for (const text of [JSON.stringify(record), formatText(record)]) expect(text).not.toContain(value);
   });
@@ -186,15 +200,23 @@ describe('ioredis commands as spans, real Redis', () => {
           expect(TraceContext.current()?.origin.handlerName).toBe(own);
           await new Promise<void>((resolve, reject) => {
             void redis.get(key(`c:${index}`), (error) => {
-              seenInCallbacks.add(TraceContext.current()?.origin.handlerName === own ? 'own' : TraceContext.current()?.origin.handlerName);
+              seenInCallbacks.add(
+                TraceContext.current()?.origin.handlerName === own ? 'own' : TraceContext.current()?.origin.handlerName,
+              );
               if (error) reject(error);
               else resolve();
             });
           });
           expect(TraceContext.current()?.origin.handlerName).toBe(own);
-          await redis.pipeline().get(key(`c:${index}`)).exec();
+          await redis
+            .pipeline()
+            .get(key(`c:${index}`))
+            .exec();
           expect(TraceContext.current()?.origin.handlerName).toBe(own);
-          await redis.multi().get(key(`c:${index}`)).exec();
+          await redis
+            .multi()
+            .get(key(`c:${index}`))
+            .exec();
           expect(TraceContext.current()?.origin.handlerName).toBe(own);
         }),
       ),
@@ -244,7 +266,12 @@ describe('ioredis commands as spans, real Redis', () => {
         { name: 'get', pipelined: true },
         { name: 'get', pipelined: true },
       ]);
-      const pipeline = plain.pipeline() as unknown as { isPipeline?: boolean; resolve?: unknown; reject?: unknown; length?: number };
+      const pipeline = plain.pipeline() as unknown as {
+        isPipeline?: boolean;
+        resolve?: unknown;
+        reject?: unknown;
+        length?: number;
+      };
       expect(pipeline.isPipeline).toBe(true);
       expect(typeof pipeline.resolve).toBe('function');
       expect(typeof pipeline.reject).toBe('function');
@@ -265,7 +292,9 @@ describe('ioredis commands as spans, real Redis', () => {
       // The connection this trace opened runs its handshake (CLIENT SETNAME / SETINFO, the INFO ready check) in this
       // trace's context, and the GET waited for it: those are recorded here, truthfully.
       expect(names.slice(2).every((name) => /^ {2}redis (CLIENT|INFO|SELECT|HELLO|AUTH)$/.test(name))).toBe(true);
-      expect(record.spans[1]!.durationMs).toBeGreaterThanOrEqual(Math.max(...record.spans.slice(2).map((span) => span.durationMs)));
+      expect(record.spans[1]!.durationMs).toBeGreaterThanOrEqual(
+        Math.max(...record.spans.slice(2).map((span) => span.durationMs)),
+      );
     } finally {
       undo();
       await fresh.quit();

@@ -72,6 +72,9 @@ describe('ioredis 6', () => {
     } finally {
       probe.close();
     }
-    expect(readIoredisClientState(redis as unknown as RedisLike)).toMatchObject({ clientStatus: 'ready', commandQueueLength: 0 });
+    expect(readIoredisClientState(redis as unknown as RedisLike)).toMatchObject({
+      clientStatus: 'ready',
+      commandQueueLength: 0,
+    });
   });
 });

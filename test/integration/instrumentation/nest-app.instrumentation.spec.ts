@@ -101,13 +101,19 @@ describe('a Nest app with TraceModule, TypeORM and ioredis: the provider instrum
         '    mysql SELECT',
         `    redis SET ${RUN_ID}:room:42`,
       ]);
-      expect(report!.spans[3]).toMatchObject({ kind: 'db', system: 'mysql', statement: "SELECT ? AS id FROM DUAL WHERE ? <> ?", rows: 1 });
+      expect(report!.spans[3]).toMatchObject({
+        kind: 'db',
+        system: 'mysql',
+        statement: 'SELECT ? AS id FROM DUAL WHERE ? <> ?',
+        rows: 1,
+      });
       expect(capture.rawLines.join('')).not.toMatch(/S3cr3t_/);
     } finally {
       await app.close();
     }
     // Removed again on shutdown: the instances carry no wrapper any more.
-    for (const method of ['sendCommand', 'pipeline', 'multi']) expect(Object.prototype.hasOwnProperty.call(redis, method)).toBe(false);
+    for (const method of ['sendCommand', 'pipeline', 'multi'])
+      expect(Object.prototype.hasOwnProperty.call(redis, method)).toBe(false);
     expect(Object.prototype.hasOwnProperty.call(dataSource.driver, 'createQueryRunner')).toBe(false);
     expect(Object.prototype.hasOwnProperty.call(dataSource.manager, 'transaction')).toBe(false);
   });
@@ -117,7 +123,12 @@ describe('a Nest app with TraceModule, TypeORM and ioredis: the provider instrum
     try {
       await request(app.getHttpServer()).get('/rooms/7').expect(200);
       const [report] = await capture.waitFor((record) => record.route === 'GET /rooms/:id');
-      expect(report!.spans.map((span) => span.name)).toEqual(['GameController.room', 'GameService.room', 'redis GET', 'redis SET']);
+      expect(report!.spans.map((span) => span.name)).toEqual([
+        'GameController.room',
+        'GameService.room',
+        'redis GET',
+        'redis SET',
+      ]);
     } finally {
       await app.close();
     }

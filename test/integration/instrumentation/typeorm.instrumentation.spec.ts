@@ -37,7 +37,10 @@ class RoomService {
       await manager.increment(Room, { name }, 'score', 1);
       await this.touch(manager.connection, name);
     });
-    const rows: Array<{ n: number | string }> = await this.dataSource.query(`SELECT COUNT(*) AS n FROM \`${ROOMS}\` WHERE secret = ?`, [hidden]);
+    const rows: Array<{ n: number | string }> = await this.dataSource.query(
+      `SELECT COUNT(*) AS n FROM \`${ROOMS}\` WHERE secret = ?`,
+      [hidden],
+    );
     return Number(rows[0]?.n);
   }
 
@@ -75,7 +78,13 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
 
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
-    dataSource = new DataSource({ type: 'mysql', url: MYSQL_URL, entities: [Room], synchronize: true, extra: { connectionLimit: 10 } });
+    dataSource = new DataSource({
+      type: 'mysql',
+      url: MYSQL_URL,
+      entities: [Room],
+      synchronize: true,
+      extra: { connectionLimit: 10 },
+    });
     await dataSource.initialize();
     uninstall = instrumentDataSource(dataSource);
     service = new RoomService(dataSource);
@@ -167,7 +176,12 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
     expect(caught).toBeInstanceOf(QueryFailedError);
     expect((caught as { code?: string }).code).toBe('ER_DUP_ENTRY');
     const failing = record.spans.findIndex((span) => span.errorCode !== undefined);
-    expect(record.spans[failing]).toMatchObject({ kind: 'db', system: 'mysql', name: 'mysql INSERT', errorCode: 'ER_DUP_ENTRY' });
+    expect(record.spans[failing]).toMatchObject({
+      kind: 'db',
+      system: 'mysql',
+      name: 'mysql INSERT',
+      errorCode: 'ER_DUP_ENTRY',
+    });
     // The span holds the thrown object itself: nothing was copied or re-wrapped on the way to the caller.
     expect(context.extras?.get(failing)?.error).toBe(caught);
     // The report masks the duplicate value the server quotes in its message.
@@ -204,7 +218,13 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
       }
     });
     expect(caught).toBe(failure);
-    expect(tree(record)).toEqual(['rollback', '  transaction', '    mysql START TRANSACTION', '    mysql SELECT', '    mysql ROLLBACK']);
+    expect(tree(record)).toEqual([
+      'rollback',
+      '  transaction',
+      '    mysql START TRANSACTION',
+      '    mysql SELECT',
+      '    mysql ROLLBACK',
+    ]);
     expect(record.spans[1]).toMatchObject({ name: 'transaction', error: 'room is full' });
   });
 
@@ -265,7 +285,12 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
     );
     runs.forEach(({ record, result }, index) => {
       expect(result).toBe(1);
-      expect(tree(record)).toEqual([`concurrent_${index}`, '  RoomService.tagged', '    mysql SELECT', '    mysql SELECT']);
+      expect(tree(record)).toEqual([
+        `concurrent_${index}`,
+        '  RoomService.tagged',
+        '    mysql SELECT',
+        '    mysql SELECT',
+      ]);
       const [first] = dbSpans(record);
       expect(first!.statement).toBe(`SELECT ? AS \`trace_${index}\``);
       expect(JSON.stringify(record.spans)).not.toMatch(new RegExp(`trace_(?!${index}\\b)\\d+`));
@@ -301,7 +326,13 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
       // startTransaction / commit / rollback send their SQL through `this.query` (TypeORM 0.3 and 1.x).
       const sent: unknown[] = [];
       const query = prototype.query as (this: unknown, sql: string) => Promise<unknown>;
-      Object.defineProperty(runner, 'query', { configurable: true, value: function (this: unknown, sql: string) { sent.push(sql); return query.call(this, sql); } });
+      Object.defineProperty(runner, 'query', {
+        configurable: true,
+        value: function (this: unknown, sql: string) {
+          sent.push(sql);
+          return query.call(this, sql);
+        },
+      });
       await runner.startTransaction();
       await runner.commitTransaction();
       expect(sent).toEqual(['START TRANSACTION', 'COMMIT']);
@@ -392,7 +423,11 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
         traced(sink, 'B', async () => {
           await new Promise((resolve) => setTimeout(resolve, 20));
           // Queued behind A's SLEEP on the only connection: mysql2 calls back when A releases it.
-          const pool = (single.driver as unknown as { pool: { getConnection(cb: (error: unknown, c: { release(): void }) => void): void } }).pool;
+          const pool = (
+            single.driver as unknown as {
+              pool: { getConnection(cb: (error: unknown, c: { release(): void }) => void): void };
+            }
+          ).pool;
           await new Promise<void>((resolve) => {
             pool.getConnection((error, connection) => {
               insideCallback = TraceContext.current()?.origin.handlerName;

@@ -9,7 +9,7 @@ import { MYSQL_URL, REDIS_URL } from './helpers/env.js';
 import { createMetricsApp, NESTJS_IOREDIS_TOKEN } from './helpers/metrics-app.js';
 import { ok } from './helpers/snapshots.js';
 
-describe('AppConnections: the app\'s own DataSource and ioredis client, found through DI', () => {
+describe("AppConnections: the app's own DataSource and ioredis client, found through DI", () => {
   let app: TestingModule | undefined;
 
   afterEach(async () => {
@@ -38,7 +38,11 @@ describe('AppConnections: the app\'s own DataSource and ioredis client, found th
   });
 
   it('`false` turns a connection off even when the app has it', async () => {
-    app = await createMetricsApp({ typeorm: { url: MYSQL_URL }, redis: { url: REDIS_URL }, trace: { dataSource: false, redis: false } });
+    app = await createMetricsApp({
+      typeorm: { url: MYSQL_URL },
+      redis: { url: REDIS_URL },
+      trace: { dataSource: false, redis: false },
+    });
     expect(app.get(AppConnections).dataSource).toBeNull();
     expect(app.get(AppConnections).redis).toBeNull();
     const metrics = await app.get(SystemMetricsService).snapshot();
@@ -62,13 +66,22 @@ describe('AppConnections: the app\'s own DataSource and ioredis client, found th
     await expect(createMetricsApp({ typeorm: false, redis: false, trace: { redis: 'NO_SUCH_REDIS' } })).rejects.toThrow(
       'nestjs-trace: option "redis" names a provider that is not in the app (token "NO_SUCH_REDIS")',
     );
-    await expect(createMetricsApp({ typeorm: false, redis: false, trace: { dataSource: 'NO_SUCH_DS' } })).rejects.toThrow(/option "dataSource"/);
+    await expect(
+      createMetricsApp({ typeorm: false, redis: false, trace: { dataSource: 'NO_SUCH_DS' } }),
+    ).rejects.toThrow(/option "dataSource"/);
   });
 
   it('fails at bootstrap when an explicit token names something else', async () => {
     await expect(
-      createMetricsApp({ typeorm: false, redis: false, trace: { dataSource: 'CONFIG' }, providers: [{ provide: 'CONFIG', useValue: { host: 'x' } }] }),
-    ).rejects.toThrow('nestjs-trace: option "dataSource" names a provider that is not a TypeORM DataSource (token "CONFIG")');
+      createMetricsApp({
+        typeorm: false,
+        redis: false,
+        trace: { dataSource: 'CONFIG' },
+        providers: [{ provide: 'CONFIG', useValue: { host: 'x' } }],
+      }),
+    ).rejects.toThrow(
+      'nestjs-trace: option "dataSource" names a provider that is not a TypeORM DataSource (token "CONFIG")',
+    );
   });
 
   it('exposes a non-MySQL DataSource, and the MySQL section is null for it', async () => {
@@ -79,7 +92,7 @@ describe('AppConnections: the app\'s own DataSource and ioredis client, found th
     expect((await app.get(SystemMetricsService).snapshot()).mysql).toBeNull();
   });
 
-  it('is filled before any other provider\'s onModuleInit can need it (resolve() is idempotent)', async () => {
+  it("is filled before any other provider's onModuleInit can need it (resolve() is idempotent)", async () => {
     @Injectable()
     class EarlyUser {
       seen: unknown = 'not run';

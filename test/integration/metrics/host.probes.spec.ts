@@ -72,7 +72,7 @@ describe('CPU, memory and event-loop probes (real process, real clock)', () => {
     expect(loop.utilization).toBeLessThan(0.5);
   });
 
-  it('memory: host numbers add up, heapLimitMB is V8\'s heap_size_limit, all finite', async () => {
+  it("memory: host numbers add up, heapLimitMB is V8's heap_size_limit, all finite", async () => {
     const memory = ok<MemoryMetrics>((await freshSnapshot(service)).metrics.memory);
     const { system, process: proc } = memory;
     expect(Math.abs(system.usedMB + system.freeMB - system.totalMB)).toBeLessThanOrEqual(0.2);

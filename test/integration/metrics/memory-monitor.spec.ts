@@ -60,7 +60,9 @@ describe('memory-leak monitor (real heap, real GC)', () => {
     }
     expect(results.map((result) => result.afterGcMB)).not.toContain(null);
     expect(logger.warnings).toHaveLength(1);
-    expect(logger.warnings[0]).toMatch(/^nestjs-trace: possible memory leak: heap after GC rose 3 times in a row, [\d.]+ MB → [\d.]+ MB \(one sample every 600000 ms\)$/);
+    expect(logger.warnings[0]).toMatch(
+      /^nestjs-trace: possible memory leak: heap after GC rose 3 times in a row, [\d.]+ MB → [\d.]+ MB \(one sample every 600000 ms\)$/,
+    );
     const [, from, to] = /, ([\d.]+) MB → ([\d.]+) MB/.exec(logger.warnings[0] as string) ?? [];
     expect(Number(to) - Number(from)).toBeGreaterThan(10);
     expect(leak).toHaveLength(3);
@@ -81,7 +83,11 @@ describe('memory-leak monitor (real heap, real GC)', () => {
     const service = await monitor({ intervalMs: 600_000, growthSamples: 5, heapLimitPercent: 1 });
     const first = service.check();
     expect(first.heapLimitPercent).toBeGreaterThanOrEqual(1);
-    expect(logger.warnings).toEqual([expect.stringMatching(/^nestjs-trace: heap use is [\d.]+ MB of the [\d.]+ MB V8 heap limit \([\d.]+%, warning at 1%\)$/)]);
+    expect(logger.warnings).toEqual([
+      expect.stringMatching(
+        /^nestjs-trace: heap use is [\d.]+ MB of the [\d.]+ MB V8 heap limit \([\d.]+%, warning at 1%\)$/,
+      ),
+    ]);
     service.check();
     expect(logger.warnings).toHaveLength(1);
   });
@@ -93,7 +99,7 @@ describe('memory-leak monitor (real heap, real GC)', () => {
     expect(logger.warnings).toEqual([]);
   });
 
-  it('runs on its own timer (unref\'d) and stops on shutdown', async () => {
+  it("runs on its own timer (unref'd) and stops on shutdown", async () => {
     await monitor({ intervalMs: 50, growthSamples: 5, heapLimitPercent: 1 });
     await sleep(200);
     expect(logger.warnings).toHaveLength(1);

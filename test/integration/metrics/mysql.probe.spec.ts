@@ -31,7 +31,11 @@ describe('MySQL probe against the real MariaDB', () => {
     let dataSource: DataSource;
 
     beforeAll(async () => {
-      app = await createMetricsApp({ typeorm: { url: MYSQL_URL }, redis: false, trace: { metricsTimeoutMs: TIMEOUT_MS } });
+      app = await createMetricsApp({
+        typeorm: { url: MYSQL_URL },
+        redis: false,
+        trace: { metricsTimeoutMs: TIMEOUT_MS },
+      });
       service = app.get(SystemMetricsService);
       dataSource = app.get(DataSource);
     });
@@ -48,7 +52,9 @@ describe('MySQL probe against the real MariaDB', () => {
         await Promise.all(extra.map((connection) => connection.query('SELECT 1')));
         const after = await mysqlSection(service);
         await Promise.all(extra.map((connection) => connection.end()));
-        const delta = ok<MysqlServerMetrics>(after.mysql.server).threadsConnected - ok<MysqlServerMetrics>(before.mysql.server).threadsConnected;
+        const delta =
+          ok<MysqlServerMetrics>(after.mysql.server).threadsConnected -
+          ok<MysqlServerMetrics>(before.mysql.server).threadsConnected;
         deltas.push(delta);
         expect(ok<MysqlPoolMetrics>(after.mysql.pool)).toEqual(ok<MysqlPoolMetrics>(before.mysql.pool));
         if (delta === 3) break;
@@ -68,7 +74,7 @@ describe('MySQL probe against the real MariaDB', () => {
       expect(server.maxUsedConnections as number).toBeGreaterThanOrEqual(server.threadsConnected > 0 ? 1 : 0);
     });
 
-    it('reads this app\'s pool in-process: two connections held by SELECT SLEEP → active 2', async () => {
+    it("reads this app's pool in-process: two connections held by SELECT SLEEP → active 2", async () => {
       const held = [dataSource.query('SELECT SLEEP(1.2)'), dataSource.query('SELECT SLEEP(1.2)')];
       await sleep(200);
       const { mysql: section } = await mysqlSection(service);
@@ -81,8 +87,12 @@ describe('MySQL probe against the real MariaDB', () => {
     });
   });
 
-  it('an exhausted pool (2 of 2 busy, 1 queued) is reported within the timeout, with the server numbers from the probe\'s own connection', async () => {
-    const app = await createMetricsApp({ typeorm: { url: MYSQL_URL, poolSize: 2 }, redis: false, trace: { metricsTimeoutMs: TIMEOUT_MS } });
+  it("an exhausted pool (2 of 2 busy, 1 queued) is reported within the timeout, with the server numbers from the probe's own connection", async () => {
+    const app = await createMetricsApp({
+      typeorm: { url: MYSQL_URL, poolSize: 2 },
+      redis: false,
+      trace: { metricsTimeoutMs: TIMEOUT_MS },
+    });
     try {
       const service = app.get(SystemMetricsService);
       const dataSource = app.get(DataSource);
@@ -112,7 +122,11 @@ describe('MySQL probe against the real MariaDB', () => {
 
     beforeEach(async () => {
       proxy = await TcpProxy.start(Number(new URL(MYSQL_URL).port || 3306));
-      app = await createMetricsApp({ typeorm: { url: viaPort(proxy.port) }, redis: false, trace: { metricsTimeoutMs: TIMEOUT_MS } });
+      app = await createMetricsApp({
+        typeorm: { url: viaPort(proxy.port) },
+        redis: false,
+        trace: { metricsTimeoutMs: TIMEOUT_MS },
+      });
       service = app.get(SystemMetricsService);
       ok<MysqlServerMetrics>(ok<MysqlMetrics>((await service.snapshot()).mysql).server);
     });
@@ -126,7 +140,10 @@ describe('MySQL probe against the real MariaDB', () => {
       const { metrics, ms } = await freshSnapshot(service);
       const section = ok<MysqlMetrics>(metrics.mysql);
       expect(ms).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
-      expect(failed(section.server)).toEqual({ status: 'unavailable', error: expect.stringMatching(/^(ECONNREFUSED|PROTOCOL_CONNECTION_LOST|ECONNRESET|connection closed)$/) });
+      expect(failed(section.server)).toEqual({
+        status: 'unavailable',
+        error: expect.stringMatching(/^(ECONNREFUSED|PROTOCOL_CONNECTION_LOST|ECONNRESET|connection closed)$/),
+      });
       expect(ok<MysqlPoolMetrics>(section.pool).total).toBe(10);
       // Still unreachable on the next snapshot: a fresh connect is refused.
       const again = ok<MysqlMetrics>((await freshSnapshot(service)).metrics.mysql);

@@ -44,9 +44,13 @@ describe('Redis probe against the real Redis', () => {
       // Other clients of the shared server may come and go: the INFO figure must lie between two CLIENT LIST counts.
       await service.snapshot();
       await sleep(600);
-      const before = String(await client.client('LIST')).trim().split('\n').length;
+      const before = String(await client.client('LIST'))
+        .trim()
+        .split('\n').length;
       const { metrics } = await freshSnapshot(service);
-      const after = String(await client.client('LIST')).trim().split('\n').length;
+      const after = String(await client.client('LIST'))
+        .trim()
+        .split('\n').length;
       const redis = ok<RedisMetrics>(metrics.redis);
       expect(redis.connectedClients).toBeGreaterThanOrEqual(Math.min(before, after));
       expect(redis.connectedClients).toBeLessThanOrEqual(Math.max(before, after));
@@ -60,7 +64,7 @@ describe('Redis probe against the real Redis', () => {
       expect(after.usedMemoryMB - before.usedMemoryMB).toBeLessThan(3);
     });
 
-    it('reports the INFO fields and the app client\'s own state, and nothing else from INFO', async () => {
+    it("reports the INFO fields and the app client's own state, and nothing else from INFO", async () => {
       const { metrics } = await freshSnapshot(service);
       const redis = ok<RedisMetrics>(metrics.redis);
       expect(redis).toMatchObject({ clientStatus: 'ready', commandQueueLength: 0, offlineQueueLength: 0 });
@@ -118,7 +122,9 @@ describe('Redis probe against the real Redis', () => {
     });
 
     it('ACL user without INFO → ProbeError "forbidden" with the client-side numbers; password and user never reported', async () => {
-      const app = await redisApp(`redis://nt_no_info:nt-secret-pw@127.0.0.1:${server.port}`, { enableReadyCheck: false });
+      const app = await redisApp(`redis://nt_no_info:nt-secret-pw@127.0.0.1:${server.port}`, {
+        enableReadyCheck: false,
+      });
       try {
         await app.get<Redis>(NESTJS_IOREDIS_TOKEN).ping();
         const { metrics, ms } = await freshSnapshot(app.get(SystemMetricsService));
@@ -171,7 +177,10 @@ describe('Redis probe against the real Redis', () => {
       try {
         const { metrics, ms } = await freshSnapshot(app.get(SystemMetricsService));
         expect(ms).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
-        expect(failed(metrics.redis)).toMatchObject({ status: 'unsupported', error: 'INFO is disabled or renamed on this server' });
+        expect(failed(metrics.redis)).toMatchObject({
+          status: 'unsupported',
+          error: 'INFO is disabled or renamed on this server',
+        });
       } finally {
         await app.close();
         await renamed.stop();

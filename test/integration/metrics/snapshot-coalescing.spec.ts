@@ -37,7 +37,11 @@ describe('snapshot coalescing: many slow calls at once cost a handful of SHOW ST
     service = app.get(SystemMetricsService);
     dataSource = app.get(DataSource);
     // Exact count on the client side: SHOW GLOBAL STATUS statements sent through the driver's mysql2 module.
-    const mysql2 = (dataSource.driver as unknown as { mysql: { Connection: { prototype: { query: (...args: unknown[]) => unknown } } } }).mysql;
+    const mysql2 = (
+      dataSource.driver as unknown as {
+        mysql: { Connection: { prototype: { query: (...args: unknown[]) => unknown } } };
+      }
+    ).mysql;
     const original = mysql2.Connection.prototype.query;
     statusQueries = jest.fn();
     jest.spyOn(mysql2.Connection.prototype, 'query').mockImplementation(function (this: unknown, ...args: unknown[]) {
@@ -95,6 +99,7 @@ describe('snapshot coalescing: many slow calls at once cost a handful of SHOW ST
     expect(infoDelta).toBe(distinct);
     // Each reused snapshot was at most one reuse window old when handed out.
     const takenAt = [...new Set(all)].map((metrics) => Date.parse(metrics.takenAt));
-    for (let i = 1; i < takenAt.length; i += 1) expect((takenAt[i] as number) - (takenAt[i - 1] as number)).toBeGreaterThanOrEqual(SNAPSHOT_REUSE_MS - 5);
+    for (let i = 1; i < takenAt.length; i += 1)
+      expect((takenAt[i] as number) - (takenAt[i - 1] as number)).toBeGreaterThanOrEqual(SNAPSHOT_REUSE_MS - 5);
   });
 });

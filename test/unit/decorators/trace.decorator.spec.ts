@@ -498,11 +498,13 @@ describe('arguments reach the method exactly as passed (named up to 4, an array 
 
   it('keeps default parameters working for missing and undefined arguments', () => {
     const target = new Args();
-    expect(TraceContext.run('root', () => [target.defaults(), target.defaults(undefined, 'x'), target.defaults('a', 'b'), target.defaults()])).toEqual([
-      '0:AB',
-      '2:Ax',
-      '2:ab',
-      '0:AB',
-    ]);
+    expect(
+      TraceContext.run('root', () => [
+        target.defaults(),
+        target.defaults(undefined, 'x'),
+        target.defaults('a', 'b'),
+        target.defaults(),
+      ]),
+    ).toEqual(['0:AB', '2:Ax', '2:ab', '0:AB']);
   });
 });

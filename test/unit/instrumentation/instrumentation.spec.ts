@@ -24,7 +24,13 @@ class FakeRunner {
   }
   stream(sql: string, _parameters: unknown, onEnd?: Callback, onError?: Callback): Promise<object> {
     void sql;
-    setTimeout(() => (sql.includes('FAIL') ? onError?.(Object.assign(new Error('boom'), { code: 'ER_QUERY_INTERRUPTED' })) : onEnd?.()), 5);
+    setTimeout(
+      () =>
+        sql.includes('FAIL')
+          ? onError?.(Object.assign(new Error('boom'), { code: 'ER_QUERY_INTERRUPTED' }))
+          : onEnd?.(),
+      5,
+    );
     return Promise.resolve({});
   }
   async startTransaction(): Promise<void> {
@@ -38,7 +44,9 @@ class FakeRunner {
     if (this.transactionDepth === 0) this.isTransactionActive = false;
   }
   async rollbackTransaction(): Promise<void> {
-    await this.query(this.transactionDepth > 1 ? `ROLLBACK TO SAVEPOINT typeorm_${this.transactionDepth - 1}` : 'ROLLBACK');
+    await this.query(
+      this.transactionDepth > 1 ? `ROLLBACK TO SAVEPOINT typeorm_${this.transactionDepth - 1}` : 'ROLLBACK',
+    );
     this.transactionDepth--;
     if (this.transactionDepth === 0) this.isTransactionActive = false;
   }
@@ -61,7 +69,8 @@ describe('instrumentation without servers', () => {
   afterAll(() => sink.uninstall());
 
   const lastTrace = (): TraceContext => sink.finishedContexts[sink.finishedContexts.length - 1]!;
-  const names = (context: TraceContext): string[] => context.names.slice(0, context.count).map((name, i) => `${'  '.repeat(context.spanDepth(i))}${name}`);
+  const names = (context: TraceContext): string[] =>
+    context.names.slice(0, context.count).map((name, i) => `${'  '.repeat(context.spanDepth(i))}${name}`);
 
   describe('wrapMethod', () => {
     it('restores a prototype method by deleting its own property, and an own one by putting it back', () => {
@@ -96,7 +105,9 @@ describe('instrumentation without servers', () => {
 
   describe('TypeORM query runners', () => {
     it('records rows from a structured QueryResult, savepoints inside a runner transaction, and the stream span until onEnd', async () => {
-      const dataSource = fakeDataSource((sql) => (sql === 'SELECT structured' ? { raw: [{}, {}], records: [{}, {}] } : { affectedRows: 0 }));
+      const dataSource = fakeDataSource((sql) =>
+        sql === 'SELECT structured' ? { raw: [{}, {}], records: [{}, {}] } : { affectedRows: 0 },
+      );
       const undo = instrumentDataSource(dataSource);
       try {
         await TraceContext.run('runner', async () => {
@@ -110,7 +121,16 @@ describe('instrumentation without servers', () => {
           await new Promise((resolve) => setTimeout(resolve, 20));
         });
         const context = lastTrace();
-        expect(names(context)).toEqual(['runner', '  transaction', '    mysql', '    mysql', '    mysql', '    mysql', '    mysql', '  mysql']);
+        expect(names(context)).toEqual([
+          'runner',
+          '  transaction',
+          '    mysql',
+          '    mysql',
+          '    mysql',
+          '    mysql',
+          '    mysql',
+          '  mysql',
+        ]);
         expect(context.extras?.get(4)?.db).toEqual({ system: 'mysql', statement: 'SELECT structured', rows: 2 });
         expect(context.extras?.get(1)?.errored).toBeUndefined();
         expect(Number.isNaN(context.spanEnd(7))).toBe(false);
@@ -149,7 +169,10 @@ describe('instrumentation without servers', () => {
       try {
         let caught: unknown;
         await TraceContext.run('hostile', async () => {
-          caught = await dataSource.driver.createQueryRunner().query('SELECT 1').catch((error: unknown) => error);
+          caught = await dataSource.driver
+            .createQueryRunner()
+            .query('SELECT 1')
+            .catch((error: unknown) => error);
         });
         expect(caught).toBe(hostile);
         const context = lastTrace();
@@ -191,7 +214,10 @@ describe('instrumentation without servers', () => {
     it('a runner subclass inherits the wrappers of its patched parent and is not wrapped twice', async () => {
       class SubRunner extends FakeRunner {}
       const base = fakeDataSource(() => [{ n: 1 }]);
-      const sub = { options: { type: 'mysql' }, driver: { createQueryRunner: () => new SubRunner(() => [{ n: 2 }], sub.driver) } };
+      const sub = {
+        options: { type: 'mysql' },
+        driver: { createQueryRunner: () => new SubRunner(() => [{ n: 2 }], sub.driver) },
+      };
       const undoBase = instrumentDataSource(base);
       const undoSub = instrumentDataSource(sub);
       base.driver.createQueryRunner(); // patches FakeRunner.prototype first
@@ -241,7 +267,9 @@ describe('instrumentation without servers', () => {
     const dir = join(process.cwd(), 'src', 'instrumentation');
     for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
       const source = readFileSync(join(dir, file), 'utf8');
-      expect(source).not.toMatch(/from ['"](typeorm|mysql2|ioredis|@ioredis\/[^'"]*|@nestjs\/typeorm|@nestjs-modules\/ioredis)(\/[^'"]*)?['"]/);
+      expect(source).not.toMatch(
+        /from ['"](typeorm|mysql2|ioredis|@ioredis\/[^'"]*|@nestjs\/typeorm|@nestjs-modules\/ioredis)(\/[^'"]*)?['"]/,
+      );
       expect(source).not.toMatch(/(require|import)\(\s*['"](typeorm|mysql2|ioredis)/);
       expect(source).not.toMatch(/import\.meta/);
     }

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import type { RedisLike } from '../../../src/connections/ioredis.types.js';
 import { readIoredisClientState } from '../../../src/metrics/ioredis-client.internals.js';
 
-const ioredisVersion = (createRequire(`${process.cwd()}/package.json`)('ioredis/package.json') as { version: string }).version;
+const ioredisVersion = (createRequire(`${process.cwd()}/package.json`)('ioredis/package.json') as { version: string })
+  .version;
 
 describe(`readIoredisClientState pins the ioredis internals it reads (installed ioredis ${ioredisVersion})`, () => {
   it('reads status, commandQueue and offlineQueue of a real client — fails here if an upgrade renames them', async () => {
@@ -11,7 +12,11 @@ describe(`readIoredisClientState pins the ioredis internals it reads (installed 
     const client = new Redis(1, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     client.on('error', () => undefined);
     try {
-      expect(readIoredisClientState(client)).toEqual({ clientStatus: 'wait', commandQueueLength: 0, offlineQueueLength: 0 });
+      expect(readIoredisClientState(client)).toEqual({
+        clientStatus: 'wait',
+        commandQueueLength: 0,
+        offlineQueueLength: 0,
+      });
       const queued = client.get('k').catch((error: unknown) => error);
       const state = readIoredisClientState(client);
       expect(state.offlineQueueLength).toBe(1);
@@ -24,8 +29,20 @@ describe(`readIoredisClientState pins the ioredis internals it reads (installed 
   });
 
   it('reports null, never 0, for queues it cannot find', () => {
-    const stranger = { status: 'ready', commandQueue: [] as unknown[], offlineQueue: { size: 3 } } as unknown as RedisLike;
-    expect(readIoredisClientState(stranger)).toEqual({ clientStatus: 'ready', commandQueueLength: 0, offlineQueueLength: null });
-    expect(readIoredisClientState({ status: 'end' } as unknown as RedisLike)).toEqual({ clientStatus: 'end', commandQueueLength: null, offlineQueueLength: null });
+    const stranger = {
+      status: 'ready',
+      commandQueue: [] as unknown[],
+      offlineQueue: { size: 3 },
+    } as unknown as RedisLike;
+    expect(readIoredisClientState(stranger)).toEqual({
+      clientStatus: 'ready',
+      commandQueueLength: 0,
+      offlineQueueLength: null,
+    });
+    expect(readIoredisClientState({ status: 'end' } as unknown as RedisLike)).toEqual({
+      clientStatus: 'end',
+      commandQueueLength: null,
+      offlineQueueLength: null,
+    });
   });
 });

@@ -48,6 +48,8 @@ describe('parseRedisInfo: INFO replies in every shape ioredis 5 / 6 return them'
   });
 
   it('keeps a value that itself contains colons', () => {
-    expect(parseRedisInfo('# Server\r\nexecutable:C:\\redis\\redis-server.exe\r\n')?.get('executable')).toBe('C:\\redis\\redis-server.exe');
+    expect(parseRedisInfo('# Server\r\nexecutable:C:\\redis\\redis-server.exe\r\n')?.get('executable')).toBe(
+      'C:\\redis\\redis-server.exe',
+    );
   });
 });

@@ -9,7 +9,7 @@ describe('withTimeout', () => {
     expect(timers()).toBe(before);
   });
 
-  it('rejects with the work\'s own error and clears its timer', async () => {
+  it("rejects with the work's own error and clears its timer", async () => {
     const before = timers();
     const error = new Error('boom');
     await expect(withTimeout(Promise.reject(error), 10_000)).rejects.toBe(error);

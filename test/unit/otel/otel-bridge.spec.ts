@@ -11,7 +11,10 @@ import type { TraceReporter } from '../../../src/report/trace-reporter.js';
 // and it notices a provider registered later (checked at most once a second).
 describe('OtelBridge without a registered SDK', () => {
   const listeners: unknown[] = [];
-  const reporter = { addListener: (l: unknown) => listeners.push(l), removeListener: () => undefined } as unknown as TraceReporter;
+  const reporter = {
+    addListener: (l: unknown) => listeners.push(l),
+    removeListener: () => undefined,
+  } as unknown as TraceReporter;
   const sink: TraceSink = { maxSpans: 100, opened: () => undefined, finished: () => undefined };
 
   afterAll(() => trace.disable());

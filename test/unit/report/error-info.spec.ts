@@ -7,7 +7,10 @@ describe('error info', () => {
       sqlMessage: "Duplicate entry 's3cr3t' for key 'PRIMARY'",
       sql: "INSERT INTO t VALUES ('s3cr3t')",
     });
-    const wrapped = Object.assign(new Error("Duplicate entry 's3cr3t' for key 'PRIMARY'"), { name: 'QueryFailedError', driverError });
+    const wrapped = Object.assign(new Error("Duplicate entry 's3cr3t' for key 'PRIMARY'"), {
+      name: 'QueryFailedError',
+      driverError,
+    });
     for (const error of [driverError, wrapped]) {
       const info = errorInfo(error, 4000);
       expect(JSON.stringify(info)).not.toContain('s3cr3t');
@@ -20,7 +23,17 @@ describe('error info', () => {
     expect(spanErrorMessage(null)).toBe('null');
     expect(spanErrorMessage(undefined)).toBe('undefined');
     expect(spanErrorMessage('x')).toBe('"x"');
-    const hostile = new Proxy({}, { get: () => { throw new Error('trap'); }, has: () => { throw new Error('trap'); } });
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('trap');
+        },
+        has: () => {
+          throw new Error('trap');
+        },
+      },
+    );
     expect(() => spanErrorMessage(hostile)).not.toThrow();
     expect(() => errorInfo(hostile, 100)).not.toThrow();
     const deep = new Error('deep');
@@ -32,7 +45,9 @@ describe('error info', () => {
 
 describe('Redis reply errors', () => {
   it('masks quoted arguments', () => {
-    const error = Object.assign(new Error("ERR unknown command 'FOO', with args beginning with: 's3cr3t'"), { name: 'ReplyError' });
+    const error = Object.assign(new Error("ERR unknown command 'FOO', with args beginning with: 's3cr3t'"), {
+      name: 'ReplyError',
+    });
     expect(spanErrorMessage(error)).toBe('ERR unknown command ?, with args beginning with: ?');
   });
 });

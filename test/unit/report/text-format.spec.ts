@@ -15,7 +15,16 @@ const record: TraceRecord = {
     { name: 'GameService.createRoom', depth: 1, startMs: 0.2, durationMs: 229.8, logs: ['cache miss'] },
     { name: 'GameService.validateRoom', depth: 2, startMs: 0.3, durationMs: 5.1 },
     { name: 'GameService.saveRoom', depth: 2, startMs: 5.5, durationMs: 224, error: 'Room is full' },
-    { name: 'mysql INSERT', depth: 3, startMs: 5.6, durationMs: 221.7, kind: 'db', system: 'mysql', statement: 'INSERT INTO `room`(`name`) VALUES (?)', rows: 1 },
+    {
+      name: 'mysql INSERT',
+      depth: 3,
+      startMs: 5.6,
+      durationMs: 221.7,
+      kind: 'db',
+      system: 'mysql',
+      statement: 'INSERT INTO `room`(`name`) VALUES (?)',
+      rows: 1,
+    },
   ],
   droppedSpans: 0,
   metrics: {
@@ -26,7 +35,10 @@ const record: TraceRecord = {
       process: { rssMB: 128, heapUsedMB: 65, heapTotalMB: 94, heapLimitMB: 4144, externalMB: 12 },
     },
     eventLoop: { delayP99Ms: 3.2, utilization: 0.41 },
-    mysql: { pool: { total: 10, active: 10, idle: 0, waiting: 14 }, server: { status: 'timeout', error: 'timeout after 500 ms' } },
+    mysql: {
+      pool: { total: 10, active: 10, idle: 0, waiting: 14 },
+      server: { status: 'timeout', error: 'timeout after 500 ms' },
+    },
     redis: { connectedClients: 3, usedMemoryMB: 1.2, opsPerSec: 812, commandQueueLength: 0 },
   },
 };
@@ -34,16 +46,22 @@ const record: TraceRecord = {
 describe('text format', () => {
   it('prints a header, an aligned indented tree, the failing span and the metrics', () => {
     const lines = formatText(record).split('\n');
-    expect(lines[0]).toBe('SLOW 231.4ms  ws createRoom  GameGateway.handleCreateRoom  trace=4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(lines[0]).toBe(
+      'SLOW 231.4ms  ws createRoom  GameGateway.handleCreateRoom  trace=4bf92f3577b34da6a3ce929d0e0e4736',
+    );
     expect(lines[1]).toMatch(/^GameGateway\.handleCreateRoom +231\.4ms$/);
     expect(lines[2]).toMatch(/^ {2}GameService\.createRoom +229\.8ms {2}» cache miss$/);
     expect(lines[4]).toMatch(/^ {4}GameService\.saveRoom +224\.0ms {2}✗ Room is full$/);
     expect(lines[5]).toMatch(/^ {6}mysql INSERT INTO `room`\(`name`\) VALUES \(\?\) +221\.7ms {2}1 rows$/);
     // Durations end in the same column.
-    const ends = lines.slice(1, 6).map((line) => line.indexOf('ms') );
+    const ends = lines.slice(1, 6).map((line) => line.indexOf('ms'));
     expect(new Set(ends).size).toBe(1);
-    expect(lines[6]).toBe('cpu 37% (process 12%)  mem 61% (rss 128MB, heap 65/94MB of 4144MB)  loop p99 3.2ms  util 0.41');
-    expect(lines[7]).toBe('mysql pool 10/10 busy, 14 waiting  server timeout (timeout after 500 ms)  redis 3 clients, 1.2MB, 812 ops/s, queue 0');
+    expect(lines[6]).toBe(
+      'cpu 37% (process 12%)  mem 61% (rss 128MB, heap 65/94MB of 4144MB)  loop p99 3.2ms  util 0.41',
+    );
+    expect(lines[7]).toBe(
+      'mysql pool 10/10 busy, 14 waiting  server timeout (timeout after 500 ms)  redis 3 clients, 1.2MB, 812 ops/s, queue 0',
+    );
   });
 
   it('folds long runs of the same leaf call', () => {
@@ -59,7 +77,11 @@ describe('text format', () => {
   });
 
   it('JSON is exactly one line, even with newlines in the data', () => {
-    const line = formatJson({ ...record, handler: 'a\nb', spans: [{ name: 'x\r\ny', depth: 0, startMs: 0, durationMs: 1 }] });
+    const line = formatJson({
+      ...record,
+      handler: 'a\nb',
+      spans: [{ name: 'x\r\ny', depth: 0, startMs: 0, durationMs: 1 }],
+    });
     expect(line.endsWith('\n')).toBe(true);
     expect(line.slice(0, -1)).not.toMatch(/[\r\n]/);
     expect(JSON.parse(line)).toMatchObject({ handler: 'a\nb' });

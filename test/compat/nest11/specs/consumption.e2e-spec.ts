@@ -11,7 +11,14 @@ describe('consumption as a Nest 11 CommonJS app would', () => {
   it('resolves nestjs-trace through the "require" condition to the installed dist/cjs', () => {
     expect(entry).toBe(join(nodeModules, 'nestjs-trace', 'dist', 'cjs', 'index.js'));
     const library = require('nestjs-trace') as Record<string, unknown>;
-    for (const name of ['TraceModule', 'Trace', 'NoTrace', 'TraceContext', 'TraceInterceptor', 'SystemMetricsService']) {
+    for (const name of [
+      'TraceModule',
+      'Trace',
+      'NoTrace',
+      'TraceContext',
+      'TraceInterceptor',
+      'SystemMetricsService',
+    ]) {
       expect(typeof library[name]).toBe('function');
     }
   });

@@ -54,7 +54,12 @@ describe('Nest 11 / Express: HTTP', () => {
     expect(record!.traceId).toBe(response.body.traceId);
     expect(record!.durationMs).toBeGreaterThanOrEqual(140);
     // The root is counted once although the controller is @Trace()d too; @NoTrace() keeps `untraced` out.
-    expect(tree(record!)).toEqual(['RoomsController.slow', '  RoomService.slow', '    RoomService.validate', '    RoomService.save']);
+    expect(tree(record!)).toEqual([
+      'RoomsController.slow',
+      '  RoomService.slow',
+      '    RoomService.validate',
+      '    RoomService.save',
+    ]);
     expect(record!.metrics?.cpu).toBeDefined();
     expect(record!.metrics?.memory).toBeDefined();
     expect(record!.metrics?.eventLoop).toBeDefined();

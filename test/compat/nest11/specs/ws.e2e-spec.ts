@@ -22,7 +22,11 @@ describe('Nest 11 / Socket.IO gateway on a namespace', () => {
   const capture = new ReportCapture();
   const clients: ClientSocket[] = [];
 
-  function connect(namespace: string, transport: 'websocket' | 'polling' = 'websocket', auth?: Record<string, string>): Promise<ClientSocket> {
+  function connect(
+    namespace: string,
+    transport: 'websocket' | 'polling' = 'websocket',
+    auth?: Record<string, string>,
+  ): Promise<ClientSocket> {
     return new Promise((resolve, reject) => {
       const socket = io(`${url}${namespace}`, { transports: [transport], reconnection: false, timeout: 5000, auth });
       clients.push(socket);
@@ -56,7 +60,12 @@ describe('Nest 11 / Socket.IO gateway on a namespace', () => {
     expect(ack.traceId).toMatch(/^[0-9a-f]{32}$/);
     const [record] = await capture.waitFor((r) => r.outcome === 'slow' && r.transport === 'ws');
     // ... and it is the very trace that gets reported.
-    expect(record).toMatchObject({ handler: 'GameGateway.handleCreateRoom', route: 'createRoom', traceId: ack.traceId, droppedSpans: 0 });
+    expect(record).toMatchObject({
+      handler: 'GameGateway.handleCreateRoom',
+      route: 'createRoom',
+      traceId: ack.traceId,
+      droppedSpans: 0,
+    });
     expect(record!.durationMs).toBeGreaterThanOrEqual(140);
     expect(tree(record!)).toEqual([
       'GameGateway.handleCreateRoom',
@@ -73,11 +82,18 @@ describe('Nest 11 / Socket.IO gateway on a namespace', () => {
     const exception = new Promise<unknown>((resolve) => client.once('exception', resolve));
     client.emit('createRoom', { name: 'full' });
     // Nest 11's BaseWsExceptionFilter payload, cause included, exactly as without the library.
-    expect(await exception).toEqual({ status: 'error', message: 'Room is full', cause: { pattern: 'createRoom', data: { name: 'full' } } });
+    expect(await exception).toEqual({
+      status: 'error',
+      message: 'Room is full',
+      cause: { pattern: 'createRoom', data: { name: 'full' } },
+    });
     const [record] = await capture.waitFor((r) => r.outcome === 'error' && r.transport === 'ws');
     expect(record).toMatchObject({ handler: 'GameGateway.handleCreateRoom', route: 'createRoom' });
     expect(record!.error).toMatchObject({ name: 'WsException', message: 'Room is full' });
-    expect(record!.spans.find((s) => s.name === 'GameService.validateRoom')).toMatchObject({ depth: 2, error: 'Room is full' });
+    expect(record!.spans.find((s) => s.name === 'GameService.validateRoom')).toMatchObject({
+      depth: 2,
+      error: 'Room is full',
+    });
   });
 
   it('traces a gateway that carries no @Trace at all', async () => {
@@ -107,9 +123,13 @@ describe('Nest 11 / Socket.IO gateway on a namespace', () => {
   });
 
   it('keeps concurrent clients in their own traces', async () => {
-    const many = await Promise.all(Array.from({ length: 6 }, (_, i) => connect('/game', i % 2 ? 'polling' : 'websocket')));
+    const many = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => connect('/game', i % 2 ? 'polling' : 'websocket')),
+    );
     const acks = await Promise.all(
-      many.flatMap((client, i) => Array.from({ length: 5 }, (_, k) => client.timeout(8000).emitWithAck('ping', i * 100 + k))),
+      many.flatMap((client, i) =>
+        Array.from({ length: 5 }, (_, k) => client.timeout(8000).emitWithAck('ping', i * 100 + k)),
+      ),
     );
     expect(new Set(acks.map((a: { traceId: string }) => a.traceId)).size).toBe(30);
     acks.forEach((ack: { n: number }, index: number) => expect(ack.n).toBe(Math.floor(index / 5) * 100 + (index % 5)));

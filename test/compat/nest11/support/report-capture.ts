@@ -38,7 +38,9 @@ export class ReportCapture {
       const found = this.reports.filter(predicate);
       if (found.length >= count) return found;
       if (Date.now() > deadline) {
-        throw new Error(`expected ${count} matching reports, saw ${found.length} of ${this.reports.length}: ${JSON.stringify(this.reports.map((r) => [r.outcome, r.handler, r.route]))}`);
+        throw new Error(
+          `expected ${count} matching reports, saw ${found.length} of ${this.reports.length}: ${JSON.stringify(this.reports.map((r) => [r.outcome, r.handler, r.route]))}`,
+        );
       }
       await sleep(20);
     }

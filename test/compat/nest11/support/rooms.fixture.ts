@@ -1,4 +1,16 @@
-import { Body, Controller, ForbiddenException, Get, HttpCode, Injectable, Param, Post, Query, SetMetadata, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Injectable,
+  Param,
+  Post,
+  Query,
+  SetMetadata,
+  UseGuards,
+} from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { NoTrace, Trace, TraceContext } from 'nestjs-trace';
@@ -57,7 +69,10 @@ export class RoomsController {
   }
 
   @Get(':id/slow')
-  async slow(@Param('id') id: string, @Query('ms') ms?: string): Promise<{ id: string; traceId: string | undefined; untraced: string }> {
+  async slow(
+    @Param('id') id: string,
+    @Query('ms') ms?: string,
+  ): Promise<{ id: string; traceId: string | undefined; untraced: string }> {
     await this.rooms.slow(Number(ms ?? 150));
     return { id, traceId: TraceContext.current()?.traceId, untraced: this.rooms.untraced() };
   }

@@ -41,7 +41,8 @@ export function tree(record: TraceRecord): string[] {
 /** The parent of each span (index), from the start-ordered, depth-annotated list. */
 export function parents(spans: readonly SpanRecord[]): number[] {
   return spans.map((span, index) => {
-    for (let candidate = index - 1; candidate >= 0; candidate--) if (spans[candidate]!.depth === span.depth - 1) return candidate;
+    for (let candidate = index - 1; candidate >= 0; candidate--)
+      if (spans[candidate]!.depth === span.depth - 1) return candidate;
     return -1;
   });
 }

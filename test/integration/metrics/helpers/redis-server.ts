@@ -20,9 +20,25 @@ export class OwnRedisServer {
 
   /** Starts on a given port, e.g. the port of a server stopped earlier (a restart). */
   static async startOn(port: number, ...extraArgs: string[]): Promise<OwnRedisServer> {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extraArgs], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        ...extraArgs,
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     const server = new OwnRedisServer(port, child);
     await server.waitUntilUp();
     return server;
@@ -42,7 +58,12 @@ export class OwnRedisServer {
   private async waitUntilUp(): Promise<void> {
     const deadline = Date.now() + 5000;
     for (;;) {
-      const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
+      const probe = new Redis(this.port, '127.0.0.1', {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        enableReadyCheck: false,
+      });
       probe.on('error', () => undefined);
       try {
         await probe.connect();
