@@ -341,6 +341,10 @@ async function main(): Promise<void> {
   mkdirSync(results, { recursive: true });
   writeFileSync(`${results}latest.md`, markdown);
   progress(`wrote bench/results/latest.md in ${seconds.toFixed(0)} s`);
+  // docs/performance.md is made from these results, never edited by hand.
+  execFileSync(process.execPath, [fileURLToPath(new URL('../../../scripts/performance-doc.mjs', import.meta.url))], {
+    stdio: 'inherit',
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { LoggerService } from '@nestjs/common';
+import { TRACE_DEFAULTS as DEFAULTS } from './trace.defaults.js';
 import { MESSAGES } from './trace.messages.js';
 import type { TraceModuleOptions } from './trace.options.js';
 
@@ -40,15 +41,6 @@ export interface ResolvedSocketIoAdminOptions {
 
 /** `undefined`: not given, so auto-detect. */
 export const AUTO = undefined;
-
-const DEFAULTS = {
-  slowThresholdMs: 1000,
-  maxSpans: 1000,
-  metricsTimeoutMs: 500,
-  maxStackLength: 4000,
-  maxStatementLength: 500,
-  memoryMonitor: { intervalMs: 30_000, heapLimitPercent: 85, growthSamples: 5 },
-} as const;
 
 function number(
   name: string,
@@ -112,7 +104,11 @@ export function resolveSocketIoAdminOptions(
 ): ResolvedSocketIoAdminOptions | false {
   if (value === undefined || value === false) return false;
   const admin = object('socketIoAdmin', value) ?? {};
-  const allowInsecure = boolean('socketIoAdmin.allowInsecure', admin.allowInsecure, false);
+  const allowInsecure = boolean(
+    'socketIoAdmin.allowInsecure',
+    admin.allowInsecure,
+    DEFAULTS.socketIoAdmin.allowInsecure,
+  );
   let auth: ResolvedSocketIoAdminOptions['auth'];
   if (admin.auth === false) {
     if (!allowInsecure && nodeEnv !== 'development') throw new Error(MESSAGES.socketIoAdminInsecure(nodeEnv));
@@ -126,7 +122,7 @@ export function resolveSocketIoAdminOptions(
       password: nonEmptyString('socketIoAdmin.auth.password', given.password),
     };
   }
-  const namespaceName = admin.namespaceName ?? '/admin';
+  const namespaceName = admin.namespaceName ?? DEFAULTS.socketIoAdmin.namespaceName;
   if (typeof namespaceName !== 'string' || !namespaceName.startsWith('/')) {
     throw new Error(
       MESSAGES.invalidOption('socketIoAdmin.namespaceName', "a namespace name starting with '/'", namespaceName),
@@ -134,9 +130,9 @@ export function resolveSocketIoAdminOptions(
   }
   return {
     auth,
-    mode: oneOf('socketIoAdmin.mode', admin.mode, ['development', 'production'] as const, 'production'),
+    mode: oneOf('socketIoAdmin.mode', admin.mode, ['development', 'production'] as const, DEFAULTS.socketIoAdmin.mode),
     namespaceName,
-    readonly: boolean('socketIoAdmin.readonly', admin.readonly, true),
+    readonly: boolean('socketIoAdmin.readonly', admin.readonly, DEFAULTS.socketIoAdmin.readonly),
   };
 }
 
@@ -151,7 +147,7 @@ function ignoreErrors(value: unknown): ((error: unknown) => boolean) | undefined
 export function resolveOptions(options: TraceModuleOptions | undefined): ResolvedTraceOptions {
   const raw = object('options', options ?? {}) ?? {};
   const slowThresholdMs = number('slowThresholdMs', raw.slowThresholdMs, DEFAULTS.slowThresholdMs, 0);
-  const format = oneOf('format', raw.format, ['text', 'json'] as const, 'text');
+  const format = oneOf('format', raw.format, ['text', 'json'] as const, DEFAULTS.format);
   const instrument = object('instrument', raw.instrument) ?? {};
   const monitor = raw.memoryMonitor === false ? undefined : object('memoryMonitor', raw.memoryMonitor);
   const otel = object('otel', raw.otel) ?? {};
@@ -177,25 +173,30 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
   }
   return {
     slowThresholdMs,
-    logAll: boolean('logAll', raw.logAll, false),
+    logAll: boolean('logAll', raw.logAll, DEFAULTS.logAll),
     format,
     maxSpans: number('maxSpans', raw.maxSpans, DEFAULTS.maxSpans, 1, 1_000_000, true),
     metricsTimeoutMs: number('metricsTimeoutMs', raw.metricsTimeoutMs, DEFAULTS.metricsTimeoutMs, 1, 60_000),
     dataSource: raw.dataSource,
     redis: raw.redis,
     logger: (logger as LoggerService | undefined) ?? new Logger('Trace'),
-    hungThresholdMs: number('hungThresholdMs', raw.hungThresholdMs, slowThresholdMs * 5, 0),
+    hungThresholdMs: number('hungThresholdMs', raw.hungThresholdMs, slowThresholdMs * DEFAULTS.hungThresholdFactor, 0),
     maxStackLength: number('maxStackLength', raw.maxStackLength, DEFAULTS.maxStackLength, 0, 1_000_000, true),
     ignoreErrors: ignoreErrors(raw.ignoreErrors),
     instrument: {
-      typeorm: boolean('instrument.typeorm', instrument.typeorm, true),
-      ioredis: boolean('instrument.ioredis', instrument.ioredis, true),
-      statement: oneOf('instrument.statement', instrument.statement, ['normalized', 'none'] as const, 'normalized'),
-      redisKeys: boolean('instrument.redisKeys', instrument.redisKeys, true),
+      typeorm: boolean('instrument.typeorm', instrument.typeorm, DEFAULTS.instrument.typeorm),
+      ioredis: boolean('instrument.ioredis', instrument.ioredis, DEFAULTS.instrument.ioredis),
+      statement: oneOf(
+        'instrument.statement',
+        instrument.statement,
+        ['normalized', 'none'] as const,
+        DEFAULTS.instrument.statement,
+      ),
+      redisKeys: boolean('instrument.redisKeys', instrument.redisKeys, DEFAULTS.instrument.redisKeys),
       maxStatementLength: number(
         'instrument.maxStatementLength',
         instrument.maxStatementLength,
-        DEFAULTS.maxStatementLength,
+        DEFAULTS.instrument.maxStatementLength,
         1,
         1_000_000,
         true,
@@ -224,13 +225,13 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
       : false,
     otel: {
       enabled: otel.enabled === undefined ? 'auto' : boolean('otel.enabled', otel.enabled, true),
-      tracerName: tracerName ?? 'nestjs-trace',
+      tracerName: tracerName ?? DEFAULTS.otel.tracerName,
     },
     prometheus: prometheus
       ? {
           registry: prometheus.registry,
-          buckets: (buckets as number[] | undefined) ?? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-          methods: boolean('prometheus.methods', prometheus.methods, false),
+          buckets: (buckets as number[] | undefined) ?? [...DEFAULTS.prometheus.buckets],
+          methods: boolean('prometheus.methods', prometheus.methods, DEFAULTS.prometheus.methods),
         }
       : false,
   };

@@ -1,10 +1,17 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
 
 const root = process.cwd();
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+// The README and every page of docs/: each TypeScript snippet must compile against the library.
+const pages = [
+  readme,
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => readFileSync(join(root, 'docs', f), 'utf8')),
+];
+const snippets = pages.flatMap((page) => [...page.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? ''));
 
 describe('README', () => {
   it('shows the two commands', () => {
@@ -20,7 +27,7 @@ describe('README', () => {
     for (const option of options) expect(readme).toContain(`| \`${option}`);
   });
 
-  it('every TypeScript snippet type-checks against the library', () => {
+  it('every TypeScript snippet of the README and docs/ type-checks against the library', () => {
     expect(snippets.length).toBeGreaterThanOrEqual(5);
     const dir = resolve(root, 'test/.readme-snippets');
     rmSync(dir, { recursive: true, force: true });
