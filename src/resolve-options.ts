@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { LoggerService } from '@nestjs/common';
 import { TRACE_DEFAULTS as DEFAULTS } from './trace.defaults.js';
 import { MESSAGES } from './trace.messages.js';
+import type { ReportStream } from './output/report-writer.js';
+import type { TraceRecord } from './trace.types.js';
 import type { TraceModuleOptions } from './trace.options.js';
 
 /** Options after defaults and validation: what every service of the library injects. */
@@ -9,6 +11,8 @@ export interface ResolvedTraceOptions {
   slowThresholdMs: number;
   logAll: boolean;
   format: 'text' | 'json';
+  stream: ReportStream;
+  onReport: ((record: TraceRecord) => void) | undefined;
   maxSpans: number;
   metricsTimeoutMs: number;
   dataSource: unknown;
@@ -136,6 +140,21 @@ export function resolveSocketIoAdminOptions(
   };
 }
 
+function stream(value: unknown): ReportStream {
+  if (value === undefined) return process.stdout;
+  if (value === null || typeof (value as { write?: unknown }).write !== 'function') {
+    throw new Error(MESSAGES.invalidOption('stream', 'a writable stream (an object with write(line))', value));
+  }
+  return value as ReportStream;
+}
+
+function onReport(value: unknown): ((record: TraceRecord) => void) | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function')
+    throw new Error(MESSAGES.invalidOption('onReport', 'a function (record) => void', value));
+  return value as (record: TraceRecord) => void;
+}
+
 function ignoreErrors(value: unknown): ((error: unknown) => boolean) | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function')
@@ -175,6 +194,8 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
     slowThresholdMs,
     logAll: boolean('logAll', raw.logAll, DEFAULTS.logAll),
     format,
+    stream: stream(raw.stream),
+    onReport: onReport(raw.onReport),
     maxSpans: number('maxSpans', raw.maxSpans, DEFAULTS.maxSpans, 1, 1_000_000, true),
     metricsTimeoutMs: number('metricsTimeoutMs', raw.metricsTimeoutMs, DEFAULTS.metricsTimeoutMs, 1, 60_000),
     dataSource: raw.dataSource,

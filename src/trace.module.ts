@@ -14,7 +14,10 @@ import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
 import { OtelBridge } from './otel/otel-bridge.js';
 import { PrometheusMetrics } from './prometheus/prometheus-metrics.js';
+import { FailureLog } from './report/failure-log.js';
+import type { TraceListener } from './report/trace-listener.js';
 import { TraceReporter } from './report/trace-reporter.js';
+import { ReportOutput } from './output/report-output.js';
 import { resolveOptions } from './resolve-options.js';
 import {
   ConfigurableTraceModule,
@@ -23,7 +26,7 @@ import {
   TRACE_RAW_OPTIONS,
 } from './trace.options.js';
 import type { TraceModuleOptions } from './trace.options.js';
-import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './trace.tokens.js';
+import { TRACE_GATEWAY_BINDING, TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './trace.tokens.js';
 
 /**
  * Import once (it is global): traces every HTTP, WebSocket and RPC handler, records `@Trace` calls under them,
@@ -43,9 +46,16 @@ import { TRACE_GATEWAY_BINDING, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './tr
     MemoryMonitorService,
     SocketIoAdminService,
     { provide: TRACE_METRICS_SOURCE, useExisting: SystemMetricsService },
+    FailureLog,
+    ReportOutput,
     TraceReporter,
     OtelBridge,
     PrometheusMetrics,
+    {
+      provide: TRACE_LISTENERS,
+      useFactory: (...listeners: TraceListener[]) => listeners,
+      inject: [OtelBridge, PrometheusMetrics],
+    },
     // Exported for apps that bind it themselves; not registered globally (see trace.middleware.ts).
     TraceInterceptor,
     TraceMiddleware,

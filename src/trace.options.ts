@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { LoggerService } from '@nestjs/common';
+import type { TraceRecord } from './trace.types.js';
 
 /** Which SQL / Redis calls become spans (SQL statements and Redis commands as children of the traced method). */
 export interface TraceInstrumentOptions {
@@ -66,8 +67,15 @@ export interface TraceModuleOptions {
   slowThresholdMs?: number;
   /** Report every handler (`outcome: "ok"` for fast ones). @default false */
   logAll?: boolean;
-  /** `'text'`: an indented tree through `logger`; `'json'`: one JSON line per report on stdout. @default 'text' */
+  /** `'text'`: an indented tree through `logger`; `'json'`: one JSON line per report on `stream`. @default 'text' */
   format?: 'text' | 'json';
+  /** Where JSON lines go (`format: 'json'`): any object with `write(line)`, e.g. a file stream. @default process.stdout */
+  stream?: { write(line: string): unknown };
+  /**
+   * Called with every report, whatever the format: the same object the JSON line holds (forward it to your own
+   * logger or alerting). Called after the report is written; a callback that throws is logged and never breaks the app.
+   */
+  onReport?: (record: TraceRecord) => void;
   /** Spans kept per trace; the rest are counted in `droppedSpans`. @default 1000 */
   maxSpans?: number;
   /** Timeout of each metrics probe (probes run in parallel). @default 500 */

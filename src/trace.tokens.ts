@@ -5,3 +5,5 @@ export const TRACE_GATEWAY_BINDING = 'TRACE:GATEWAY_BINDING';
 export const NO_TRACE_METADATA = 'TRACE:NO_TRACE';
 /** The `MetricsSource` reports take their snapshot from (SystemMetricsService). */
 export const TRACE_METRICS_SOURCE = 'TRACE:METRICS_SOURCE';
+/** The `TraceListener`s the reporter tells about every trace (OpenTelemetry bridge, Prometheus). */
+export const TRACE_LISTENERS = 'TRACE:LISTENERS';

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TraceContext } from '../../src/context/trace-context.js';
+import { FailureLog } from '../../src/report/failure-log.js';
+import { ReportOutput } from '../../src/output/report-output.js';
 import { TraceReporter } from '../../src/report/trace-reporter.js';
 import { resolveOptions } from '../../src/resolve-options.js';
 import type { SystemMetrics } from '../../src/trace.types.js';
@@ -33,9 +35,15 @@ const SPAN_NAMES = ['OrdersService.find', 'OrdersRepository.load', 'PricingServi
 
 async function measure(traces: number, spansPerTrace: number): Promise<MemoryCase> {
   // The real sink of an app: the reporter keeps in-flight traces in its `running` set for hung detection.
-  const reporter = new TraceReporter(resolveOptions({ slowThresholdMs: 1e9, hungThresholdMs: 1e9 }), {
-    snapshot: () => Promise.resolve({} as SystemMetrics),
-  });
+  const options = resolveOptions({ slowThresholdMs: 1e9, hungThresholdMs: 1e9 });
+  const failures = new FailureLog(options);
+  const reporter = new TraceReporter(
+    options,
+    { snapshot: () => Promise.resolve({} as SystemMetrics) },
+    new ReportOutput(options, failures),
+    failures,
+    [],
+  );
   const origin = {
     transport: 'http' as const,
     handlerName: 'handle',

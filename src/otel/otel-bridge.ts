@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
 import type { TraceContext } from '../context/trace-context.js';
 import { traceStorage } from '../context/trace-storage.js';
 import { errorInfo } from '../report/error-info.js';
 import { dbFields, routeName } from '../report/trace-record.builder.js';
 import type { FinishedOutcome, TraceListener } from '../report/trace-listener.js';
-import { TraceReporter } from '../report/trace-reporter.js';
+import { FailureLog } from '../report/failure-log.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { MESSAGES } from '../trace.messages.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
@@ -22,7 +22,7 @@ const INVALID_TRACE_ID = '00000000000000000000000000000000';
  * numbers-only recording, with or without OpenTelemetry.
  */
 @Injectable()
-export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy {
+export class OtelBridge implements TraceListener, OnModuleInit {
   private api: OtelApi | undefined;
   private tracer: OtelTracer | undefined;
   /** A tracer provider (an SDK) is registered: until then every span would be a no-op. */
@@ -31,7 +31,7 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
-    @Inject(TraceReporter) private readonly reporter: TraceReporter,
+    @Inject(FailureLog) private readonly failures: FailureLog,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -44,11 +44,6 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
       return; // 'auto' and not installed: nothing to do
     }
     this.tracer = this.api.trace.getTracer(tracerName);
-    this.reporter.addListener(this);
-  }
-
-  onModuleDestroy(): void {
-    this.reporter.removeListener(this);
   }
 
   /** Whether `@opentelemetry/api` was found and the bridge follows traces. */
@@ -166,7 +161,7 @@ export class OtelBridge implements TraceListener, OnModuleInit, OnModuleDestroy 
       this.markError(root, rootExtra?.errored === true, rootExtra?.error, rootEnd);
       root.end(rootEnd);
     } catch (error) {
-      this.reporter.failed('OpenTelemetry export', error);
+      this.failures.failed('OpenTelemetry export', error);
     }
   }
 

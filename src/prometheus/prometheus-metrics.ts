@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
 import type { TraceContext } from '../context/trace-context.js';
 import type { FinishedOutcome, TraceListener } from '../report/trace-listener.js';
-import { TraceReporter } from '../report/trace-reporter.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { MESSAGES } from '../trace.messages.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
@@ -33,14 +32,11 @@ export const METHOD_HISTOGRAM = 'nestjs_trace_method_duration_seconds';
  * transport and outcome: bounded by the app's code, never by raw URLs.
  */
 @Injectable()
-export class PrometheusMetrics implements TraceListener, OnModuleInit, OnModuleDestroy {
+export class PrometheusMetrics implements TraceListener, OnModuleInit {
   private handlers: Histogram | undefined;
   private methods: Histogram | undefined;
 
-  constructor(
-    @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
-    @Inject(TraceReporter) private readonly reporter: TraceReporter,
-  ) {}
+  constructor(@Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions) {}
 
   async onModuleInit(): Promise<void> {
     const settings = this.options.prometheus;
@@ -66,11 +62,11 @@ export class PrometheusMetrics implements TraceListener, OnModuleInit, OnModuleD
     ]);
     if (settings.methods)
       this.methods = histogram(METHOD_HISTOGRAM, 'Duration of @Trace methods, in seconds', ['method']);
-    this.reporter.addListener(this);
   }
 
-  onModuleDestroy(): void {
-    this.reporter.removeListener(this);
+  /** Whether the histograms are registered (`prometheus` is on). */
+  get active(): boolean {
+    return this.handlers !== undefined;
   }
 
   finished(context: TraceContext, outcome: FinishedOutcome): void {

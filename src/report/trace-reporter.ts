@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnModuleDestroy } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { TraceContext, TraceSink } from '../context/trace-context.js';
 import { traceStorage } from '../context/trace-storage.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
-import { MESSAGES } from '../trace.messages.js';
-import { TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.tokens.js';
+import { ReportOutput } from '../output/report-output.js';
+import { TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.tokens.js';
 import type { SystemMetrics, TraceOutcome } from '../trace.types.js';
-import { formatJson } from './json-format.js';
-import { formatText } from './text-format.js';
+import { FailureLog } from './failure-log.js';
 import type { FinishedOutcome, TraceListener } from './trace-listener.js';
 import { buildTraceRecord } from './trace-record.builder.js';
 
@@ -16,24 +15,24 @@ export interface MetricsSource {
   snapshot(): Promise<SystemMetrics>;
 }
 
-/** A failure of the library itself is logged at most once per this interval and place. */
-const FAILURE_LOG_INTERVAL_MS = 60_000;
-
 /**
  * Decides which finished traces are reported (error, slow, or all with `logAll`), watches running ones for
  * `hung`, and writes reports after the response: off the request's async context, never throwing into the app.
  */
 @Injectable()
-export class TraceReporter implements TraceSink, OnModuleDestroy {
+export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModuleDestroy {
   readonly maxSpans: number;
   private readonly running = new Set<TraceContext>();
   private sweeper: NodeJS.Timeout | undefined;
-  private readonly lastFailure = new Map<string, number>();
-  private listeners: TraceListener[] = [];
+  /** The active ones among `allListeners`, chosen at bootstrap (an unused listener costs nothing per trace). */
+  private listeners: readonly TraceListener[] = [];
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
     @Inject(TRACE_METRICS_SOURCE) private readonly metrics: MetricsSource,
+    @Inject(ReportOutput) private readonly output: ReportOutput,
+    @Inject(FailureLog) private readonly failures: FailureLog,
+    @Inject(TRACE_LISTENERS) private readonly allListeners: readonly TraceListener[],
   ) {
     this.maxSpans = options.maxSpans;
     if (options.hungThresholdMs > 0) {
@@ -43,14 +42,9 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
     }
   }
 
-  /** Adds a listener that sees every trace open and finish (the OpenTelemetry bridge, Prometheus). */
-  addListener(listener: TraceListener): void {
-    this.listeners = [...this.listeners, listener];
-  }
-
-  /** Removes a listener added with `addListener`. */
-  removeListener(listener: TraceListener): void {
-    this.listeners = this.listeners.filter((item) => item !== listener);
+  onApplicationBootstrap(): void {
+    // Listeners load their optional package in `onModuleInit`, which has run for every provider by now.
+    this.listeners = this.allListeners.filter((listener) => listener.active);
   }
 
   opened(context: TraceContext): void {
@@ -86,6 +80,7 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
     this.running.clear();
+    this.listeners = [];
   }
 
   private outcomeOf(context: TraceContext): FinishedOutcome {
@@ -134,28 +129,11 @@ export class TraceReporter implements TraceSink, OnModuleDestroy {
         this.failed('metrics snapshot', error);
       }
     }
-    const record = buildTraceRecord(context, outcome, metrics, this.options);
-    if (this.options.format === 'json') {
-      process.stdout.write(formatJson(record));
-      return;
-    }
-    const text = formatText(record);
-    const logger = this.options.logger;
-    if (outcome === 'error') logger.error(text);
-    else if (outcome === 'ok') logger.log(text);
-    else logger.warn(text);
+    this.output.write(buildTraceRecord(context, outcome, metrics, this.options));
   }
 
   /** Logs a failure of the library itself, at most once per minute per place. */
   failed(where: string, error: unknown): void {
-    const now = Date.now();
-    const last = this.lastFailure.get(where);
-    if (last !== undefined && now - last < FAILURE_LOG_INTERVAL_MS) return;
-    this.lastFailure.set(where, now);
-    try {
-      this.options.logger.warn?.(MESSAGES.internalFailure(where, error));
-    } catch {
-      // A logger that throws has nowhere left to report to.
-    }
+    this.failures.failed(where, error);
   }
 }

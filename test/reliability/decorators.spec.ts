@@ -11,7 +11,8 @@ import { TraceContext } from '../../src/context/trace-context.js';
 import { Trace, TraceModule } from '../../src/index.js';
 import { SystemMetricsService } from '../../src/metrics/system-metrics.service.js';
 import { buildTraceRecord } from '../../src/report/trace-record.builder.js';
-import { TraceReporter } from '../../src/report/trace-reporter.js';
+import type { TraceListener } from '../../src/report/trace-listener.js';
+import { TRACE_LISTENERS } from '../../src/trace.tokens.js';
 import { resolveOptions } from '../../src/resolve-options.js';
 import { formatJson } from '../../src/report/json-format.js';
 import { formatText } from '../../src/report/text-format.js';
@@ -236,6 +237,7 @@ describe('A11: failures inside the library never reach the app and are logged at
   async function start(
     logger: LoggerService,
     snapshot: () => Promise<unknown>,
+    listener?: Partial<TraceListener>,
   ): Promise<{ app: INestApplication; url: string }> {
     @Module({
       imports: [
@@ -254,6 +256,9 @@ describe('A11: failures inside the library never reach the app and are logged at
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
       .overrideProvider(SystemMetricsService)
       .useValue({ snapshot })
+      // Listeners are registered through DI, like the OpenTelemetry bridge and Prometheus.
+      .overrideProvider(TRACE_LISTENERS)
+      .useValue(listener ? [{ active: true, finished: () => undefined, ...listener }] : [])
       .compile();
     const app = moduleRef.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
@@ -274,18 +279,21 @@ describe('A11: failures inside the library never reach the app and are logged at
 
   it('a logger whose log / warn / error throw, a throwing metrics source and a throwing listener: responses unchanged', async () => {
     const logger = new ThrowingLogger();
-    const { app, url } = await start(logger, () => {
-      throw new Error('snapshot broke synchronously');
-    });
-    try {
-      app.get(TraceReporter).addListener({
+    const { app, url } = await start(
+      logger,
+      () => {
+        throw new Error('snapshot broke synchronously');
+      },
+      {
         opened: () => {
           throw new Error('listener.opened broke');
         },
         finished: () => {
           throw new Error('listener.finished broke');
         },
-      });
+      },
+    );
+    try {
       await hit(url, 10);
       await sleep(200);
       expect(logger.calls).toBeGreaterThan(0); // the reports were attempted
@@ -296,13 +304,12 @@ describe('A11: failures inside the library never reach the app and are logged at
 
   it('a rejecting metrics source and a throwing listener are each logged once over 30 failing calls', async () => {
     const logger = new CountingLogger();
-    const { app, url } = await start(logger, () => Promise.reject(new Error('snapshot rejected')));
+    const { app, url } = await start(logger, () => Promise.reject(new Error('snapshot rejected')), {
+      finished: () => {
+        throw new Error('listener broke');
+      },
+    });
     try {
-      app.get(TraceReporter).addListener({
-        finished: () => {
-          throw new Error('listener broke');
-        },
-      });
       await hit(url, 10);
       await sleep(200);
       expect(logger.internal('metrics snapshot')).toHaveLength(1);

@@ -11,6 +11,16 @@ export class ReportCapture {
 
   constructor(private readonly echo = false) {}
 
+  /**
+   * The capture as a report stream: `TraceModule.forRoot({ format: 'json', stream: capture })` hands it every JSON
+   * line through the library's output seam (no `start()` needed).
+   */
+  write(line: string): boolean {
+    this.rawLines.push(line);
+    for (const part of line.split('\n')) if (part) this.reports.push(JSON.parse(part) as TraceRecord);
+    return true;
+  }
+
   start(): this {
     const original = process.stdout.write.bind(process.stdout);
     this.original = process.stdout.write;

@@ -5,22 +5,19 @@ import { TraceContext } from '../../../src/context/trace-context.js';
 import type { TraceSink } from '../../../src/context/trace-context.js';
 import { OtelBridge } from '../../../src/otel/otel-bridge.js';
 import { resolveOptions } from '../../../src/resolve-options.js';
-import type { TraceReporter } from '../../../src/report/trace-reporter.js';
+import { FailureLog } from '../../../src/report/failure-log.js';
 
 // The real API and SDK: with the API installed but no provider registered the bridge starts no span per trace,
 // and it notices a provider registered later (checked at most once a second).
 describe('OtelBridge without a registered SDK', () => {
-  const listeners: unknown[] = [];
-  const reporter = {
-    addListener: (l: unknown) => listeners.push(l),
-    removeListener: () => undefined,
-  } as unknown as TraceReporter;
+  const options = resolveOptions({});
+  const failures = new FailureLog(options);
   const sink: TraceSink = { maxSpans: 100, opened: () => undefined, finished: () => undefined };
 
   afterAll(() => trace.disable());
 
   it('starts no span (so no trace id of its own) until a provider is registered, then starts one per trace', async () => {
-    const bridge = new OtelBridge(resolveOptions({}), reporter);
+    const bridge = new OtelBridge(options, failures);
     await bridge.onModuleInit();
     expect(bridge.active).toBe(true);
     const first = new TraceContext({ transport: 'manual', handlerName: 'a' }, sink);

@@ -1,0 +1,15 @@
+import type { LoggerService } from '@nestjs/common';
+import { formatText } from '../report/text-format.js';
+import type { ReportRecord, ReportWriter } from './report-writer.js';
+
+/** The indented call tree through the app's logger: errors as `error`, ok reports as `log`, the rest as `warn`. */
+export class TextReportWriter implements ReportWriter {
+  constructor(private readonly logger: LoggerService) {}
+
+  write(record: ReportRecord): void {
+    const text = formatText(record);
+    if (record.outcome === 'error') this.logger.error(text);
+    else if (record.outcome === 'ok') this.logger.log(text);
+    else this.logger.warn(text);
+  }
+}
