@@ -95,6 +95,8 @@ interface PendingSpan {
 }
 
 const pendingSpans = new WeakMap<Observable<unknown>, PendingSpan>();
+// Always called with an Observable as `this` (`apply` / `call` below).
+// eslint-disable-next-line @typescript-eslint/unbound-method
 const observableSubscribe = Observable.prototype.subscribe;
 
 /**
@@ -163,13 +165,12 @@ function subscribeInSpan(this: Observable<unknown>, ...args: unknown[]): Subscri
     current = span === 0 ? -1 : context.openSpan(pending.name, pending.parent);
   }
   if (current < 0) return subscribe.apply(this, args);
-  const source = this;
   // A relay made by rxjs itself turns `args` into a Subscriber exactly as a direct subscription would (a Subscriber
   // argument is used as it is), so unsubscription and error handling are rxjs's own.
   const relay = new Observable<unknown>((subscriber) => {
     let done = false;
     const inner = traceStorage.run(new TraceFrame(context, current), () =>
-      subscribe.call(source, {
+      subscribe.call(this, {
         next: (value: unknown) => subscriber.next(value),
         error: (error: unknown) => {
           done = true;

@@ -83,7 +83,13 @@ function bindClass(metatype: { prototype?: object; name: string }, rootFor: Root
 function liveSocket(args: readonly unknown[]): boolean {
   const socket = args[0];
   if (socket === null || typeof socket !== 'object') return false;
-  const candidate = socket as { nsp?: unknown; conn?: unknown; handshake?: unknown; readyState?: unknown; send?: unknown };
+  const candidate = socket as {
+    nsp?: unknown;
+    conn?: unknown;
+    handshake?: unknown;
+    readyState?: unknown;
+    send?: unknown;
+  };
   const socketIo =
     typeof candidate.handshake === 'object' && typeof candidate.nsp === 'object' && typeof candidate.conn === 'object';
   return socketIo || (typeof candidate.readyState === 'number' && typeof candidate.send === 'function');
