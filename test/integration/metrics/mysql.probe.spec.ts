@@ -174,3 +174,26 @@ describe('MySQL probe against the real MariaDB', () => {
     }
   });
 });
+
+describe('MySQL probe at shutdown', () => {
+  it('a read that loses the race with close() says unavailable (shutting down), not a server limitation', async () => {
+    const { MysqlProbe } = await import('../../../src/metrics/mysql.probe.js');
+    const dataSource = new DataSource({ type: 'mysql', url: MYSQL_URL });
+    await dataSource.initialize();
+    try {
+      const probe = new MysqlProbe(dataSource, TIMEOUT_MS);
+      ok<MysqlServerMetrics>((await probe.read()).server); // the probe's own connection is open
+      for (const closeAfter of [0, 1, 2]) {
+        const reading = probe.read();
+        if (closeAfter > 0) await sleep(closeAfter);
+        probe.close();
+        const result = (await reading) as MysqlMetrics;
+        // Either the read finished first, or it says why it did not: never `unsupported`.
+        if ('status' in result.server) expect(result.server).toEqual({ status: 'unavailable', error: 'shutting down' });
+      }
+      expect(((await probe.read()) as MysqlMetrics).server).toEqual({ status: 'unavailable', error: 'shutting down' });
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+});
