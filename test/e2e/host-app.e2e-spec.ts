@@ -10,7 +10,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { Controller } from '@nestjs/common';
 import request from 'supertest';
-import { TraceModule } from '../../src/index.js';
+import { TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, sleep, tree } from '../support/report-capture.js';
 import { HostAppController, MailerService, TenantController, hostAppProviders } from './fixtures/host-app.fixture.js';
 
@@ -159,5 +159,31 @@ describe('a traced method whose handled promise nobody awaits (in a real app pro
       { encoding: 'utf8', timeout: 20_000 },
     );
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ status: 200, failures: 1 });
+  });
+});
+
+describe.each(platforms)('reports pending at app.close() over %s', (platform) => {
+  it('are written before close() resolves, with their snapshot, and so are TraceContext.run reports', async () => {
+    const capture = new ReportCapture().start();
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
+      const app =
+        platform === 'fastify'
+          ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter())
+          : moduleRef.createNestApplication();
+      await app.listen(0, '127.0.0.1');
+      const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+      const response = await fetch(`${url}/intercepted/last`);
+      expect(response.status).toBe(200);
+      await TraceContext.run('shutdown-script', () => sleep(5));
+      // No wait for the reports: close() itself must write them (a SIGTERM with enableShutdownHooks does the same).
+      await app.close();
+      const handlers = capture.reports.map((r) => r.handler);
+      expect(handlers).toEqual(expect.arrayContaining(['HostAppController.intercepted', 'shutdown-script']));
+      const record = capture.reports.find((r) => r.handler === 'HostAppController.intercepted')!;
+      expect(record.metrics?.cpu).toMatchObject({ cores: expect.any(Number) });
+    } finally {
+      capture.stop();
+    }
   });
 });

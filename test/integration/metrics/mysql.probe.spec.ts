@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import type { DataSourceLike } from '../../../src/connections/typeorm.types.js';
 import mysql from 'mysql2/promise';
 import type { TestingModule } from '@nestjs/testing';
 import { SystemMetricsService } from '../../../src/metrics/system-metrics.service.js';
@@ -181,8 +182,8 @@ describe('MySQL probe at shutdown', () => {
     const dataSource = new DataSource({ type: 'mysql', url: MYSQL_URL });
     await dataSource.initialize();
     try {
-      const probe = new MysqlProbe(dataSource, TIMEOUT_MS);
-      ok<MysqlServerMetrics>((await probe.read()).server); // the probe's own connection is open
+      const probe = new MysqlProbe(dataSource as unknown as DataSourceLike, TIMEOUT_MS);
+      ok<MysqlServerMetrics>(ok<MysqlMetrics>(await probe.read()).server); // the probe's own connection is open
       for (const closeAfter of [0, 1, 2]) {
         const reading = probe.read();
         if (closeAfter > 0) await sleep(closeAfter);
