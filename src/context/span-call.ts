@@ -6,9 +6,8 @@ import { TraceFrame, traceStorage } from './trace-storage.js';
 type AnyFunction = (...args: never[]) => unknown;
 
 /**
- * Calls `fn` with the trace's `span` as the current frame and ends the span when the result settles:
- * at once for a plain value or a throw, when a native Promise settles, per subscription for an Observable.
- * The caller gets the same value or the very same error object back.
+ * Calls `fn` with the trace's `span` as the current frame and ends the span when the result settles (see `settle`).
+ * The caller gets the very same value or error object back.
  */
 export function callInSpan(
   context: TraceContext,
