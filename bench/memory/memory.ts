@@ -68,7 +68,7 @@ async function measure(traces: number, spansPerTrace: number): Promise<MemoryCas
   for (const context of held) context.endSpan(0, false);
   held.fill(undefined as unknown as TraceContext);
   const after = await usedBytes();
-  reporter.onModuleDestroy();
+  await reporter.onModuleDestroy();
   return {
     traces,
     spansPerTrace,

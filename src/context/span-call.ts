@@ -1,13 +1,13 @@
 import { isObservable, Observable } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { TraceContext } from './trace-context.js';
 import { TraceFrame, traceStorage } from './trace-storage.js';
 
 type AnyFunction = (...args: never[]) => unknown;
 
 /**
- * Calls `fn` with the trace's `span` as the current frame and ends the span when the result settles:
- * at once for a plain value or a throw, when a native Promise settles, per subscription for an Observable.
- * The caller gets the same value or the very same error object back.
+ * Calls `fn` with the trace's `span` as the current frame and ends the span when the result settles (see `settle`).
+ * The caller gets the very same value or error object back.
  */
 export function callInSpan(
   context: TraceContext,
@@ -56,52 +56,121 @@ function isObservableSafe(result: unknown): result is Observable<unknown> {
   }
 }
 
-/** Ends `span` when `result` settles; returns what the caller gets (the same value or a timed equivalent). */
+/**
+ * Ends `span` when `result` settles and returns `result` itself: the caller always gets the very object the method
+ * returned (its identity, class, own properties and API), never a copy.
+ * - A native Promise is watched on a side chain that never rejects, so a rejection the caller handles stays handled
+ *   and no second, unhandled copy of it exists. The side chain is attached before the caller can `await`, so the span
+ *   has ended when the caller's continuation runs.
+ * - A plain rxjs `Observable` (not a Subject or other subclass) is timed per subscription, from subscription to
+ *   complete / error / unsubscribe (see `timeSubscriptions`).
+ * - Anything else, Subjects and other Observable subclasses included, is timed to the return.
+ */
 export function settle(context: TraceContext, span: number, result: unknown): unknown {
   // Native promises only: calling `then` on a foreign thenable could start lazy work (query builders)
   // that the caller never asked for, so those are timed to the return like a plain value.
   if (isNativePromise(result)) {
-    return result.then(
-      (value: unknown) => {
-        context.endSpan(span, false);
-        return value;
-      },
-      (error: unknown) => {
-        context.endSpan(span, true, error);
-        throw error;
-      },
+    result.then(
+      () => context.endSpan(span, false),
+      (error: unknown) => context.endSpan(span, true, error),
     );
+    return result;
   }
-  if (isObservableSafe(result)) return observeInSpan(context, span, result);
+  if (isPlainObservable(result)) {
+    timeSubscriptions(context, span, result);
+    return result;
+  }
   context.endSpan(span, false);
   return result;
 }
 
+/** What the next subscription to an instrumented Observable is timed as: the span of the call that last returned it. */
+interface PendingSpan {
+  readonly context: TraceContext;
+  readonly span: number;
+  readonly name: string;
+  readonly parent: number;
+  subscribed: boolean;
+}
+
+const pendingSpans = new WeakMap<Observable<unknown>, PendingSpan>();
+// Always called with an Observable as `this` (`apply` / `call` below).
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const observableSubscribe = Observable.prototype.subscribe;
+
+/**
+ * True for an Observable made by this copy of rxjs's own constructor (`new Observable`, `of`, `timer`, `pipe`, an
+ * `HttpService` call): the one kind whose every subscription goes through `Observable.prototype.subscribe`. Subjects,
+ * other subclasses and Observables of another rxjs copy have their own `subscribe` logic and are left alone.
+ */
+function isPlainObservable(result: unknown): result is Observable<unknown> {
+  try {
+    return (
+      typeof result === 'object' &&
+      result !== null &&
+      Object.getPrototypeOf(result) === Observable.prototype &&
+      Object.isExtensible(result)
+    );
+  } catch {
+    return false;
+  }
+}
+
 /**
  * An Observable is lazy: its span is timed from subscription to complete / error / unsubscribe, once per
- * subscription. The first subscription reuses the span opened by the call; later ones open siblings.
+ * subscription. The instance gets a non-enumerable own `subscribe` (once: a later traced call returning the same
+ * instance only points it at its own span) that runs `Observable.prototype.subscribe` inside the span; the object the
+ * caller holds is the one the method returned. The first subscription reuses the span opened by the call; later ones
+ * open siblings.
  */
-function observeInSpan(context: TraceContext, span: number, source: Observable<unknown>): Observable<unknown> {
+function timeSubscriptions(context: TraceContext, span: number, source: Observable<unknown>): void {
   // Until someone subscribes the call took no time; the span restarts at the first subscription.
-  // The root span (a handler or `TraceContext.run`) stays open instead: ending it would finish the trace.
+  // The root span (`TraceContext.run`) stays open instead: ending it would finish the trace.
   if (span !== 0) context.endSpan(span, false);
-  const parent = context.spanParent(span);
-  const name = context.names[span] ?? '';
-  let subscribed = false;
-  return new Observable<unknown>((subscriber) => {
-    let current: number;
-    if (!subscribed) {
-      subscribed = true;
-      current = span;
-      if (span !== 0) context.restartSpan(span);
-    } else {
-      current = span === 0 ? -1 : context.openSpan(name, parent);
-    }
-    if (current < 0) return source.subscribe(subscriber);
+  const instrumented = pendingSpans.has(source);
+  pendingSpans.set(source, {
+    context,
+    span,
+    name: context.names[span] ?? '',
+    parent: context.spanParent(span),
+    subscribed: false,
+  });
+  if (instrumented) return;
+  if (Object.prototype.hasOwnProperty.call(source, 'subscribe')) return;
+  try {
+    Object.defineProperty(source, 'subscribe', {
+      value: subscribeInSpan,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  } catch {
+    // A sealed or proxied Observable: its span stays timed to the return.
+  }
+}
+
+/** The own `subscribe` of an instrumented Observable (`this` is the Observable). */
+function subscribeInSpan(this: Observable<unknown>, ...args: unknown[]): Subscription {
+  const subscribe = observableSubscribe as (this: Observable<unknown>, ...args: unknown[]) => Subscription;
+  const pending = pendingSpans.get(this);
+  if (pending === undefined || pending.context.closed) return subscribe.apply(this, args);
+  const { context, span } = pending;
+  let current: number;
+  if (!pending.subscribed) {
+    pending.subscribed = true;
+    current = span;
+    if (span !== 0) context.restartSpan(span);
+  } else {
+    current = span === 0 ? -1 : context.openSpan(pending.name, pending.parent);
+  }
+  if (current < 0) return subscribe.apply(this, args);
+  // A relay made by rxjs itself turns `args` into a Subscriber exactly as a direct subscription would (a Subscriber
+  // argument is used as it is), so unsubscription and error handling are rxjs's own.
+  const relay = new Observable<unknown>((subscriber) => {
     let done = false;
-    const subscription = traceStorage.run(new TraceFrame(context, current), () =>
-      source.subscribe({
-        next: (value) => subscriber.next(value),
+    const inner = traceStorage.run(new TraceFrame(context, current), () =>
+      subscribe.call(this, {
+        next: (value: unknown) => subscriber.next(value),
         error: (error: unknown) => {
           done = true;
           context.endSpan(current, true, error);
@@ -115,11 +184,12 @@ function observeInSpan(context: TraceContext, span: number, source: Observable<u
       }),
     );
     return () => {
-      subscription.unsubscribe();
+      inner.unsubscribe();
       if (!done) {
         context.markCancelled(current);
         context.endSpan(current, false);
       }
     };
   });
+  return subscribe.apply(relay, args);
 }

@@ -12,7 +12,18 @@ type Method = (this: unknown, ...args: unknown[]) => unknown;
 /**
  * Records a span for each call made inside a trace. On a method: that method. On a class: every own
  * prototype method, except the constructor, getters/setters, static members and methods marked `@NoTrace()`.
- * A sync method stays sync; Promises are timed until they settle; Observables per subscription.
+ *
+ * The caller always gets the very value the method returned (same object, class and own properties) or the very
+ * error it threw; a sync method stays sync. What the span covers depends on that value:
+ * - a native Promise: until it settles, watched on a side chain that never rejects (a rejection the method or its
+ *   caller handles stays handled); the span has ended when the caller's `await` resumes;
+ * - a plain rxjs Observable (`new Observable`, `of`, `timer`, a `pipe(...)`, `HttpService` calls): each subscription,
+ *   from subscribe to complete / error / unsubscribe. It gets a non-enumerable own `subscribe` to do so;
+ * - anything else, timed to the return: Subjects (`Subject`, `BehaviorSubject`, `ReplaySubject`, `AsyncSubject`),
+ *   other Observable subclasses, Observables of another rxjs copy, and foreign thenables (never `then`-ed).
+ *
+ * One difference remains: a traced method's rejected Promise that nobody handles is no longer an `unhandledRejection`
+ * (the side chain handles it); the span records the error instead.
  */
 export function Trace(options: TraceOptions = {}): ClassDecorator & MethodDecorator {
   return ((target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor): unknown => {

@@ -15,6 +15,11 @@ export interface RootSpec {
    * unit test, stays untraced).
    */
   origin?: (args: readonly unknown[]) => TraceOrigin;
+  /**
+   * With `origin`: whether this call is one Nest's pipeline made (e.g. a connection hook called with a live socket);
+   * other calls run untraced, as a direct call of any handler does.
+   */
+  opensOn?: (args: readonly unknown[]) => boolean;
   /** Name of the root span (`Gateway.method`). */
   name: string;
   /**
@@ -121,15 +126,17 @@ export function traceMethod(
         : openRoot(root, root.origin, wrapper, original, self, args);
     }
     const context = frame.context;
-    if (frame.span === 0 && !context.rootClaimed) {
+    // The handler claims the root whatever spans are open around it: Nest calls it inside the spans of traced
+    // interceptors (whose Observable it runs in), so `frame.span` need not be 0 here.
+    if (!context.rootClaimed) {
       if (context.rootFunction === wrapper) {
         // The handler itself: the interceptor's root span is already its span.
         context.rootClaimed = true;
-        return original.apply(self, args);
+        return callOnRoot(frame, original, self, args);
       }
       const adopt = state.root?.adopt;
       if (adopt !== undefined && context.awaitingHandler)
-        return claimHttpRoot(adopt, wrapper, context, original, self, args);
+        return claimHttpRoot(adopt, wrapper, frame, original, self, args);
     }
     if (!state.span) return original.apply(self, args);
     const span = context.openSpan(spanName(state, self), frame.span);
@@ -217,11 +224,12 @@ function callOnFrame(
 function claimHttpRoot(
   adopt: (context: TraceContext) => void,
   wrapper: Method,
-  context: TraceContext,
+  frame: TraceFrame,
   original: Method,
   self: unknown,
   args: unknown[],
 ): unknown {
+  const context = frame.context;
   try {
     adopt(context);
   } catch {
@@ -232,7 +240,7 @@ function claimHttpRoot(
   context.rootClaimed = true;
   let result: unknown;
   try {
-    result = original.apply(self, args);
+    result = callOnRoot(frame, original, self, args);
   } catch (error) {
     context.markRootError(error);
     throw error;
@@ -242,9 +250,18 @@ function claimHttpRoot(
   return result;
 }
 
+/**
+ * Calls a handler that claimed its trace's root: on the caller's frame when that is the root already, else in a frame
+ * of the root span, so the handler's own spans nest under the root and not under a traced enhancer still open.
+ */
+function callOnRoot(frame: TraceFrame, original: Method, self: unknown, args: unknown[]): unknown {
+  return frame.span === 0
+    ? original.apply(self, args)
+    : traceStorage.run(new TraceFrame(frame.context, 0), Reflect.apply, original, self, args);
+}
+
 /** Whether this call may be the handler claiming its trace's root span (decided in the general path). */
 function mayClaimRoot(state: TracedMethodState, frame: TraceFrame, wrapper: Method): boolean {
-  if (frame.span !== 0) return false;
   const context = frame.context;
   return !context.rootClaimed && (context.rootFunction === wrapper || state.root !== undefined);
 }
@@ -288,13 +305,14 @@ function openRoot(
   self: unknown,
   args: unknown[],
 ): unknown {
-  let context: TraceContext;
+  let context: TraceContext | undefined;
   try {
-    context = new TraceContext(origin(args), root.sink(), root.name);
+    if (root.opensOn === undefined || root.opensOn(args))
+      context = new TraceContext(origin(args), root.sink(), root.name);
   } catch {
     // Never let the library break a handler: without a context it simply runs untraced.
-    return original.apply(self, args);
   }
+  if (context === undefined) return original.apply(self, args);
   context.rootFunction = wrapper;
   context.rootClaimed = true;
   return callInSpan(context, 0, original, self, args);

@@ -3,14 +3,13 @@ import type { ModulesContainer } from '@nestjs/core';
 import type { TraceSink } from '../context/trace-context.js';
 import { traceMethod } from '../decorators/traced-method.js';
 import type { TraceContext } from '../context/trace-context.js';
-import { findSocket, httpHandlerOrigin, rpcOrigin, wsOrigin } from './handler-info.js';
+import { findSocket, httpHandlerOrigin, wsOrigin } from './handler-info.js';
 import type { HttpRequestLike } from './handler-info.js';
 import type { RootSpec } from '../decorators/traced-method.js';
 
 // @nestjs/websockets and @nestjs/microservices metadata keys, read by value so both packages stay optional.
 const GATEWAY_METADATA = 'websockets:is_gateway';
 const MESSAGE_MAPPING_METADATA = 'websockets:message_mapping';
-const MESSAGE_METADATA = 'message';
 const PATTERN_METADATA = 'microservices:pattern';
 // @nestjs/common's route metadata (`@Get()` and friends set both).
 const PATH_METADATA = 'path';
@@ -77,13 +76,36 @@ function bindClass(metatype: { prototype?: object; name: string }, rootFor: Root
 }
 
 /**
+ * Whether a connection hook was called by Nest for a real connection: its first argument is a connected socket.io
+ * `Socket` (it has its namespace and its engine connection) or a `ws` WebSocket (a numeric `readyState` and a `send`
+ * method). A unit test calling the hook with a hand-made stand-in gets no trace, as a direct call to any handler.
+ */
+function liveSocket(args: readonly unknown[]): boolean {
+  const socket = args[0];
+  if (socket === null || typeof socket !== 'object') return false;
+  const candidate = socket as {
+    nsp?: unknown;
+    conn?: unknown;
+    handshake?: unknown;
+    readyState?: unknown;
+    send?: unknown;
+  };
+  const socketIo =
+    typeof candidate.handshake === 'object' && typeof candidate.nsp === 'object' && typeof candidate.conn === 'object';
+  return socketIo || (typeof candidate.readyState === 'number' && typeof candidate.send === 'function');
+}
+
+/**
  * Makes every handler the root of its own trace, with no global interceptor (which would make Nest run its RxJS
  * pipeline on every call):
  * - an HTTP route handler names and claims the trace the HTTP middleware opened for its request;
- * - a gateway handler (and `handleConnection` / `handleDisconnect`) and an RPC handler open a trace when called
- *   outside one. Interceptors would not do for them anyway: Nest 11 never runs global interceptors for gateways
- *   (nestjs/nest#1598), no Nest version runs them for connection events, and a hybrid app's microservice only gets
- *   them with `inheritAppConfig`.
+ * - a gateway or RPC handler is the root of the trace TraceInterceptor opens, put on its class here (a class
+ *   interceptor: Nest 11 never runs global interceptors for gateways, nestjs/nest#1598, and a hybrid app's
+ *   microservice only gets them with `inheritAppConfig`);
+ * - `handleConnection` / `handleDisconnect`, for which no Nest version runs interceptors, open a trace when called
+ *   outside one with a live socket.
+ * A handler called directly (a unit test) opens no trace: only Nest's pipeline (the middleware, the interceptor, the
+ * socket server's connection events) does.
  * Where an app binds `TraceInterceptor` itself, it opens the trace first and the handler only claims its root span.
  * Runs while providers are created, before `app.init()` binds the handlers. Returns the classes it bound.
  */
@@ -97,22 +119,22 @@ export function bindHandlers(
   const wsRoot: RootFor = (handlerClass, name, fn) => {
     const lifecycle = LIFECYCLE_EVENTS[name];
     if (lifecycle === undefined && Reflect.getMetadata(MESSAGE_MAPPING_METADATA, fn) !== true) return undefined;
-    const event = lifecycle ?? String(Reflect.getMetadata(MESSAGE_METADATA, fn));
+    // A message handler's trace is opened by TraceInterceptor, which Nest's pipeline runs for it: the method itself
+    // opens none, so calling it directly (a unit test) stays untraced. No Nest version runs interceptors for the
+    // connection hooks, so those open their trace themselves, only when called with a live socket (see liveSocket).
+    if (lifecycle === undefined) return { sink, name: `${handlerClass.name}.${name}` };
     return {
       sink,
       name: `${handlerClass.name}.${name}`,
-      origin: (args) => wsOrigin(handlerClass, name, event, findSocket(args)),
+      origin: (args) => wsOrigin(handlerClass, name, lifecycle, findSocket(args)),
+      opensOn: liveSocket,
     };
   };
   const rpcRoot: RootFor = (handlerClass, name, fn) => {
     const patterns: unknown = Reflect.getMetadata(PATTERN_METADATA, fn);
     if (patterns === undefined) return undefined;
-    const pattern: unknown = Array.isArray(patterns) ? patterns[0] : patterns;
-    return {
-      sink,
-      name: `${handlerClass.name}.${name}`,
-      origin: (args) => rpcOrigin(handlerClass, name, pattern, args[0]),
-    };
+    // The trace is opened by TraceInterceptor, put on the controller below: a direct call stays untraced.
+    return { sink, name: `${handlerClass.name}.${name}` };
   };
   const httpRoot: RootFor = (handlerClass, name, fn) => {
     if (Reflect.getMetadata(PATH_METADATA, fn) === undefined || Reflect.getMetadata(METHOD_METADATA, fn) === undefined)

@@ -12,9 +12,16 @@ export interface HttpResponseLike {
   on(event: 'close', listener: () => void): unknown;
 }
 
-/** What a request rejected before its handler (by a guard, a pipe, or a middleware after this one) is reported with. */
+/**
+ * What a request rejected before its handler (by a guard, a pipe, or a middleware after this one) is reported with.
+ * It has no stack: the only frames it could show are the library's own, which say nothing about the rejection.
+ */
 class RejectedBeforeHandler extends Error {
   override readonly name = 'RejectedBeforeHandler';
+  constructor(message: string) {
+    super(message);
+    this.stack = undefined;
+  }
 }
 
 /** A 5xx response whose handler neither threw nor rejected (e.g. an Observable that errored, an interceptor). */
@@ -29,8 +36,10 @@ class ServerErrorResponse extends Error {
  * when it is called (handler-binding.ts wraps it at start-up), and the trace ends with the response.
  * No global interceptor is needed for that, and none is registered: any interceptor makes Nest run its RxJS
  * pipeline on every request, which costs more than all of this (see the README's Performance section).
- * A request no route took (404) or that a middleware answered is closed without a report; a 4xx / 5xx before the
- * handler is reported as `RejectedBeforeHandler`. Where the context does not reach the handler (an adapter that
+ * A request no route took, or answered 404 without its handler (an unknown path, a host-constrained route whose host
+ * did not match), or that a middleware answered before routing, is closed without a report; a matched route answered
+ * without its handler (a caching interceptor) is reported like any request, named `METHOD /route`; a 4xx / 5xx before
+ * the handler is reported as `RejectedBeforeHandler`. Where the context does not reach the handler (an adapter that
  * breaks the async chain), the handler opens its own trace.
  */
 @Injectable()
@@ -82,16 +91,25 @@ function endWithResponse(context: TraceContext, request: HttpRequestLike, status
     return;
   }
   const route = routePattern((context.request as HttpRequestLike | undefined) ?? request);
-  if (status < 400 || (status === 404 && route === undefined)) {
+  // No route matched (a middleware answered, e.g. a CORS preflight), or a 404 no handler answered: Nest's "not found"
+  // for an unknown path or for a host-constrained route whose `host` did not match the Host header.
+  if ((status < 400 && route === undefined) || status === 404) {
     context.discard();
     return;
   }
+  // Named after the route: the handler Nest would have called is not known, as it never ran.
   const origin = {
     ...context.origin,
     route,
     handlerName: `${context.origin.method ?? ''} ${route ?? '(unknown route)'}`.trim(),
   };
   context.adoptHandler(origin, origin.handlerName, undefined);
+  if (status < 400) {
+    // A matched route answered without its handler: an interceptor that never called `next.handle()` (a cache hit).
+    context.extra(0).logs = [ANSWERED_BEFORE_HANDLER];
+    context.endSpan(0, false);
+    return;
+  }
   context.endSpan(
     0,
     true,
@@ -100,3 +118,6 @@ function endWithResponse(context: TraceContext, request: HttpRequestLike, status
     ),
   );
 }
+
+/** The root span's note on a request its route's interceptor answered without calling the handler. */
+const ANSWERED_BEFORE_HANDLER = 'answered before the handler ran (an interceptor that did not call next.handle())';

@@ -23,14 +23,15 @@ const FORBIDDEN_CODES = new Set([
   'ER_DBACCESS_DENIED_ERROR',
   'ER_TABLEACCESS_DENIED_ERROR',
 ]);
-const UNAVAILABLE_CODES = new Set([
-  'PROTOCOL_CONNECTION_LOST',
-  'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN',
-  'ER_NORMAL_SHUTDOWN',
-  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
-  'ER_HOST_IS_BLOCKED',
+/** The server does not know the probe's SQL (an old or unusual server): the one case that reads as "unsupported". */
+const UNSUPPORTED_CODES = new Set([
+  'ER_PARSE_ERROR',
+  'ER_UNKNOWN_SYSTEM_VARIABLE',
+  'ER_NOT_SUPPORTED_YET',
+  'ER_UNKNOWN_COM_ERROR',
 ]);
+
+const SHUTTING_DOWN = 'shutting down';
 
 /** `true` when the DataSource runs on TypeORM's MySQL / MariaDB driver. */
 export function isMysqlDataSource(dataSource: DataSourceLike): boolean {
@@ -78,10 +79,13 @@ export class MysqlProbe {
   }
 
   private async readServer(driver: MysqlDriverLike): Promise<MysqlServerMetrics | ProbeError> {
-    if (this.closed) return probeError('unavailable', 'metrics are shut down');
+    if (this.closed) return probeError('unavailable', SHUTTING_DOWN);
     try {
       return await withTimeout(this.queryServer(driver), this.timeoutMs, () => this.drop());
     } catch (error) {
+      // The app shut down while the query ran (`close()` ended the connection under it, which mysql2 reports as e.g.
+      // ERR_STREAM_WRITE_AFTER_END): that says nothing about the server.
+      if (this.closed) return probeError('unavailable', SHUTTING_DOWN);
       // A fatal error (refused connect, lost or closed connection) leaves the connection unusable: open a new one next time.
       if ((error as { fatal?: unknown } | null)?.fatal === true) this.drop();
       return classifyMysqlError(error);
@@ -177,8 +181,10 @@ export function classifyMysqlError(error: unknown): ProbeError {
   const code = errorCode(error);
   if (code !== undefined) {
     if (FORBIDDEN_CODES.has(code)) return probeError('forbidden', code);
-    if (UNAVAILABLE_CODES.has(code) || code.startsWith('PROTOCOL_')) return probeError('unavailable', code);
-    return probeError('unsupported', code);
+    if (UNSUPPORTED_CODES.has(code)) return probeError('unsupported', code);
+    // Anything else (a lost connection, a stream written after its end, a driver error this list does not know)
+    // means the server could not be asked this time, not that it lacks a feature.
+    return probeError('unavailable', code);
   }
   const message = errorMessage(error);
   // mysql2 raises this (without a code) when a command is added to a connection that already failed.

@@ -40,7 +40,7 @@ export class RedisProbe {
     const local = readIoredisClientState(this.app);
     if (this.app.isCluster === true)
       return { ...probeError('unsupported', 'Redis Cluster clients are not probed'), ...local };
-    if (this.closed) return { ...probeError('unavailable', 'metrics are shut down'), ...local };
+    if (this.closed) return { ...probeError('unavailable', 'shutting down'), ...local };
     let reply: unknown;
     try {
       reply = await withTimeout(this.info(), this.timeoutMs);

@@ -1,7 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConnections } from '../connections/app-connections.service.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
@@ -34,7 +34,7 @@ const OUTER_GRACE_MS = 50;
  * together with the two extra connections the MySQL and Redis probes open lazily (see `MysqlProbe`, `RedisProbe`).
  */
 @Injectable()
-export class SystemMetricsService implements OnModuleInit, OnModuleDestroy {
+export class SystemMetricsService implements OnModuleInit, OnApplicationShutdown {
   private readonly cpu = new CpuProbe();
   private readonly eventLoop = new EventLoopProbe();
   /** Created at bootstrap: probes (timers, sockets) run in its async scope, never in the scope of a request. */
@@ -58,7 +58,11 @@ export class SystemMetricsService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  /**
+   * The last shutdown phase, not `onModuleDestroy`: the reports TraceReporter flushes in that first phase still get
+   * their snapshot.
+   */
+  onApplicationShutdown(): void {
     this.cpu.stop();
     this.eventLoop.stop();
     this.mysqlProbe()?.close();

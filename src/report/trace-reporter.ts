@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import type { TraceContext, TraceSink } from '../context/trace-context.js';
 import { traceStorage } from '../context/trace-storage.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
@@ -15,14 +15,19 @@ export interface MetricsSource {
   snapshot(): Promise<SystemMetrics>;
 }
 
+/** What a shutdown flush waits beyond `metricsTimeoutMs` (the bound of each snapshot): the writes themselves. */
+const FLUSH_GRACE_MS = 100;
+
 /**
  * Decides which finished traces are reported (error, slow, or all with `logAll`), watches running ones for
  * `hung`, and writes reports after the response: off the request's async context, never throwing into the app.
  */
 @Injectable()
-export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModuleDestroy {
+export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   readonly maxSpans: number;
   private readonly running = new Set<TraceContext>();
+  /** Reports queued or being written (snapshot, then output): what a shutdown waits for. */
+  private readonly writing = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
   /** The active ones among `allListeners`, chosen at bootstrap (an unused listener costs nothing per trace). */
   private listeners: readonly TraceListener[] = [];
@@ -76,11 +81,32 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     if (outcome !== 'ok' || this.options.logAll) this.report(context, outcome);
   }
 
-  onModuleDestroy(): void {
+  /**
+   * `app.close()`: writes the reports still queued, at most `metricsTimeoutMs` (+100 ms) later. This is the first
+   * shutdown phase, so their snapshots still see the app's connections (TypeORM and most Redis modules close them in
+   * `onApplicationShutdown`), and the metrics probes stop only in that last phase (see SystemMetricsService).
+   */
+  async onModuleDestroy(): Promise<void> {
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
     this.running.clear();
-    this.listeners = [];
+    await this.flush();
+  }
+
+  /** Reports of requests that finished while the HTTP server closed (after `onModuleDestroy`). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  /** Waits until the reports queued now are written, or `metricsTimeoutMs` (+100 ms) passed; never rejects. */
+  async flush(): Promise<void> {
+    if (this.writing.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.metricsTimeoutMs + FLUSH_GRACE_MS);
+    });
+    await Promise.race([Promise.allSettled([...this.writing]), deadline]);
+    clearTimeout(timer);
   }
 
   private outcomeOf(context: TraceContext): FinishedOutcome {
@@ -114,9 +140,17 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     // Out of the request's async context, so the snapshot's own queries are not recorded as its spans,
     // and after the current tick, so the response goes out first.
     traceStorage.exit(() => {
-      setImmediate(() => {
-        this.write(context, outcome).catch((error: unknown) => this.failed('report', error));
+      const written: Promise<void> = new Promise<void>((resolve) => {
+        setImmediate(() => {
+          this.write(context, outcome)
+            .catch((error: unknown) => this.failed('report', error))
+            .finally(() => {
+              this.writing.delete(written);
+              resolve();
+            });
+        });
       });
+      this.writing.add(written);
     });
   }
 

@@ -64,13 +64,23 @@ describe('reliability', () => {
     await app.close();
   });
 
-  it('adds no unhandledRejection: a caught rejection stays caught, an uncaught one is reported exactly once', () => {
+  it('adds no unhandledRejection: a caught rejection stays caught, one the method handles itself too', () => {
     // Outside Jest, whose own handler swallows unhandled rejections; runs the built package (npm test builds first).
     const output = execFileSync(process.execPath, ['test/e2e/fixtures/unhandled-rejections.mjs'], {
       encoding: 'utf8',
       timeout: 20_000,
     });
-    expect(JSON.parse(output.trim())).toEqual({ baseline: 1, traced: 1, caughtBaseline: 0, caughtTraced: 0 });
+    // The one difference left: a traced method's rejection that nobody handles is observed by the span's side chain,
+    // so Node no longer reports it as unhandled (the trace reports it as the span's error instead). A rejecting
+    // copy would keep that report but crash apps that did handle the original (see span-call.ts).
+    expect(JSON.parse(output.trim())).toEqual({
+      baseline: 1,
+      traced: 0,
+      caughtBaseline: 0,
+      caughtTraced: 0,
+      handledInsideBaseline: 0,
+      handledInsideTraced: 0,
+    });
   });
 
   it("5,000 requests leave the heap near its baseline, and a finished request's context is collected", async () => {

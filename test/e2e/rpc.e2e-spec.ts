@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Payload, RpcException, Transport } from '@nestjs/microservices';
 import type { ClientProxy } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { firstValueFrom } from 'rxjs';
+import { BehaviorSubject, firstValueFrom, map, Observable, timer } from 'rxjs';
 import { Trace, TraceContext, TraceModule } from '../../src/index.js';
 import { freePort } from '../support/free-port.js';
 import { ReportCapture, tree } from '../support/report-capture.js';
@@ -22,6 +22,16 @@ class MathController {
   @MessagePattern('whoami')
   whoami(@Payload() _data: { traceparent?: string }): { traceId: string | undefined } {
     return { traceId: TraceContext.current()?.traceId };
+  }
+  @MessagePattern('stream')
+  stream(): Observable<number> {
+    return timer(120).pipe(map(() => 42));
+  }
+  @MessagePattern('state')
+  state(): BehaviorSubject<number> {
+    const state = new BehaviorSubject(7);
+    setTimeout(() => state.complete(), 120);
+    return state;
   }
   @MessagePattern('explode')
   async explode(): Promise<never> {
@@ -69,6 +79,16 @@ describe('RPC over TCP', () => {
       '    RoomService.validate',
       '    RoomService.save',
     ]);
+  });
+
+  it.each([
+    ['stream', 'a plain Observable', 42],
+    ['state', 'a BehaviorSubject', 7],
+  ])('ends the root of handler "%s" (returns %s) when its stream completes', async (pattern, _kind, value) => {
+    await expect(firstValueFrom(client.send<number>(pattern, {}))).resolves.toBe(value);
+    const [record] = await capture.waitFor((r) => r.transport === 'rpc' && r.route === pattern);
+    expect(record).toMatchObject({ outcome: 'slow', handler: `MathController.${pattern}` });
+    expect(record!.durationMs).toBeGreaterThanOrEqual(100);
   });
 
   it('reports a failing RPC handler; the caller gets the same RPC error', async () => {

@@ -28,12 +28,16 @@ function isOptional(specifier: string): boolean {
   );
 }
 
-function declarationFiles(dir: string): string[] {
+function filesEndingWith(dir: string, suffix: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return declarationFiles(path);
-    return entry.name.endsWith('.d.ts') ? [path] : [];
+    if (entry.isDirectory()) return filesEndingWith(path, suffix);
+    return entry.name.endsWith(suffix) ? [path] : [];
   });
+}
+
+function declarationFiles(dir: string): string[] {
+  return filesEndingWith(dir, '.d.ts');
 }
 
 /** Every module a declaration file imports, re-exports, `import()`s, `require()`s or references. */
@@ -82,6 +86,20 @@ describe('built package (dist/)', () => {
     collect(pkg.exports['.']);
     const missing = targets.filter((target) => !existsSync(join(root, target)));
     expect(missing).toEqual([]);
+  });
+
+  it('ships source maps that carry their sources (the tarball has no src/)', () => {
+    assertBuilt('dist/cjs/index.js.map', 'dist/esm/index.js.map');
+    const maps = ['cjs', 'esm'].flatMap((format) => filesEndingWith(join(dist, format), '.js.map'));
+    expect(maps.length).toBeGreaterThan(10);
+    const missing = maps.filter((path) => {
+      const map = JSON.parse(readFileSync(path, 'utf8')) as { sources: string[]; sourcesContent?: unknown[] };
+      return (
+        map.sourcesContent?.length !== map.sources.length ||
+        !map.sourcesContent.every((content) => typeof content === 'string' && content.length > 0)
+      );
+    });
+    expect(missing.map((path) => relative(root, path))).toEqual([]);
   });
 
   it('has declarations that import or reference no optional package', () => {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Nest 11 compatibility suite: runs the HTTP and Socket.IO e2e essentials against NestJS 11, consuming nestjs-trace
-# exactly as a Nest 11 (CommonJS) app does: the package is packed and installed into this folder's node_modules, so
-# `require('nestjs-trace')` goes through the `exports` "require" condition to dist/cjs, and the library's own
-# `require('@nestjs/...')` resolves to the Nest 11 copies here (requiring ../../../dist/cjs directly would make Node
-# resolve them from the repo root, i.e. Nest 12).
+# Nest 11 compatibility suite: runs the HTTP (Express, Fastify) and Socket.IO e2e essentials against NestJS 11,
+# consuming nestjs-trace exactly as a Nest 11 (CommonJS) app does: the package is packed and installed into this
+# folder's node_modules, so `require('nestjs-trace')` goes through the `exports` "require" condition to dist/cjs, and
+# the library's own `require('@nestjs/...')` resolves to the Nest 11 copies here (requiring ../../../dist/cjs directly
+# would make Node resolve them from the repo root, i.e. Nest 12).
 # Usage: bash test/compat/nest11/run.sh [jest args...]   (npm test runs it after npm run build)
 set -euo pipefail
 

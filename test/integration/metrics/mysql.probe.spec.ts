@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import type { DataSourceLike } from '../../../src/connections/typeorm.types.js';
 import mysql from 'mysql2/promise';
 import type { TestingModule } from '@nestjs/testing';
 import { SystemMetricsService } from '../../../src/metrics/system-metrics.service.js';
@@ -171,6 +172,29 @@ describe('MySQL probe against the real MariaDB', () => {
       if (password) expect(text).not.toContain(password);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('MySQL probe at shutdown', () => {
+  it('a read that loses the race with close() says unavailable (shutting down), not a server limitation', async () => {
+    const { MysqlProbe } = await import('../../../src/metrics/mysql.probe.js');
+    const dataSource = new DataSource({ type: 'mysql', url: MYSQL_URL });
+    await dataSource.initialize();
+    try {
+      const probe = new MysqlProbe(dataSource as unknown as DataSourceLike, TIMEOUT_MS);
+      ok<MysqlServerMetrics>(ok<MysqlMetrics>(await probe.read()).server); // the probe's own connection is open
+      for (const closeAfter of [0, 1, 2]) {
+        const reading = probe.read();
+        if (closeAfter > 0) await sleep(closeAfter);
+        probe.close();
+        const result = (await reading) as MysqlMetrics;
+        // Either the read finished first, or it says why it did not: never `unsupported`.
+        if ('status' in result.server) expect(result.server).toEqual({ status: 'unavailable', error: 'shutting down' });
+      }
+      expect(((await probe.read()) as MysqlMetrics).server).toEqual({ status: 'unavailable', error: 'shutting down' });
+    } finally {
+      await dataSource.destroy();
     }
   });
 });

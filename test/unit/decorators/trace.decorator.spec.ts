@@ -3,7 +3,7 @@ import { Controller, Get, Post, SetMetadata, UseGuards } from '@nestjs/common';
 import type { CanActivate } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
 import { SubscribeMessage } from '@nestjs/websockets';
-import { firstValueFrom, Observable, throwError, timer, map, Subject } from 'rxjs';
+import { BehaviorSubject, firstValueFrom, Observable, ReplaySubject, throwError, timer, map, Subject } from 'rxjs';
 import { TraceContext } from '../../../src/context/trace-context.js';
 import { NoTrace } from '../../../src/decorators/no-trace.decorator.js';
 import { Trace } from '../../../src/decorators/trace.decorator.js';
@@ -176,7 +176,7 @@ describe('@Trace keeps the return type and the error', () => {
     expect(spans[2]).toMatchObject({ name: 'Service.stream', cancelled: true });
   });
 
-  it('times an Observable from another copy of rxjs, and returns plain objects and arrays untouched', async () => {
+  it('returns an Observable from another copy of rxjs as it is, timed to the return, and plain objects and arrays untouched', async () => {
     // Not an instance of our rxjs's Observable: recognised by its shape (`lift` and `subscribe`), as rxjs does.
     class ForeignObservable {
       constructor(private readonly inner: Observable<number>) {}
@@ -209,13 +209,65 @@ describe('@Trace keeps the return type and the error', () => {
       expect(results.plain()).toBe(plainResult);
       expect(results.list()).toBe(listResult);
       const stream = results.foreign() as unknown as Observable<number>;
-      expect(stream).not.toBeInstanceOf(ForeignObservable); // timed per subscription by a wrapping Observable
+      expect(stream).toBeInstanceOf(ForeignObservable);
+      expect(Object.getOwnPropertyNames(stream)).toEqual(['inner']);
       value = await firstValueFrom(stream);
     });
     expect(value).toBe(7);
     const spans = sink.last().spans;
     expect(spans.map((s) => s.name)).toEqual(['root', 'Results.plain', 'Results.list', 'Results.foreign']);
-    expect(spans[3]!.durationMs).toBeGreaterThanOrEqual(50);
+    expect(spans[3]!.durationMs).toBeLessThan(50);
+  });
+
+  it('hands back the very Promise the method returned, extra properties included, and ends its span first', async () => {
+    class Mailer {
+      @Trace()
+      send(): Promise<string> & { messageId: string } {
+        return Object.assign(new Promise<string>((resolve) => setTimeout(() => resolve('sent'), 30)), {
+          messageId: 'm-1',
+        });
+      }
+    }
+    const mailer = new Mailer();
+    let returned: unknown;
+    let endedBeforeAwait = false;
+    await TraceContext.run('root', async () => {
+      const sending = mailer.send();
+      returned = sending;
+      expect(sending.messageId).toBe('m-1');
+      await sending;
+      endedBeforeAwait = !Number.isNaN(TraceContext.current()!.spanEnd(1));
+    });
+    expect(returned).toBeInstanceOf(Promise);
+    expect(endedBeforeAwait).toBe(true);
+    expect(sink.last().spans[1]!.durationMs).toBeGreaterThanOrEqual(20);
+  });
+
+  it('adds no rejecting copy of a Promise the method already handles (called without await)', async () => {
+    const logged: unknown[] = [];
+    class Mailer {
+      @Trace()
+      send(): Promise<void> {
+        const sending = Promise.reject(new Error('smtp down'));
+        sending.catch((error: unknown) => logged.push(error));
+        return sending;
+      }
+    }
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    // Jest installs its own handler; this one only counts.
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      TraceContext.run('root', () => {
+        void new Mailer().send(); // not awaited, as in the issue's repro
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(logged).toHaveLength(1);
+    expect(unhandled).toEqual([]);
+    expect(sink.last().spans[1]).toMatchObject({ name: 'Mailer.send', error: 'smtp down' });
   });
 
   it('records nothing outside a trace', async () => {
@@ -390,6 +442,100 @@ describe('context', () => {
     expect(sink.last().traceId).toBe(id);
     expect(sink.last().spans[1]?.logs).toEqual(['cache miss']);
     expect(TraceContext.current()).toBeUndefined();
+  });
+
+  it('hands back the very Subject, BehaviorSubject, ReplaySubject or Observable subclass, timed to the return', () => {
+    class Tagged<T> extends Observable<T> {
+      readonly tag = 'mine';
+    }
+    const subject = new Subject<string>();
+    const state = new BehaviorSubject(41);
+    const history = new ReplaySubject<number>(1);
+    const tagged = new Tagged<number>((subscriber) => subscriber.complete());
+    class Channels {
+      @Trace()
+      channel(): Subject<string> {
+        return subject;
+      }
+      @Trace()
+      state(): BehaviorSubject<number> {
+        return state;
+      }
+      @Trace()
+      history(): ReplaySubject<number> {
+        return history;
+      }
+      @Trace()
+      tagged(): Tagged<number> {
+        return tagged;
+      }
+    }
+    const channels = new Channels();
+    const seen: string[] = [];
+    TraceContext.run('root', () => {
+      const channel = channels.channel();
+      expect(channel).toBe(subject);
+      channel.subscribe((value) => seen.push(value));
+      channel.next('hello');
+      expect(channels.state()).toBe(state);
+      expect(channels.state().value).toBe(41);
+      channels.state().next(42);
+      expect(channels.history()).toBe(history);
+      channels.history().next(1);
+      expect(channels.tagged()).toBe(tagged);
+      expect(channels.tagged().tag).toBe('mine');
+    });
+    expect(seen).toEqual(['hello']);
+    expect(state.value).toBe(42);
+    for (const object of [subject, state, history, tagged])
+      expect(Object.getOwnPropertyNames(object)).not.toContain('subscribe');
+    expect(sink.last().spans.map((s) => s.name)).toEqual([
+      'root',
+      'Channels.channel',
+      'Channels.state',
+      'Channels.state',
+      'Channels.state',
+      'Channels.history',
+      'Channels.history',
+      'Channels.tagged',
+      'Channels.tagged',
+    ]);
+  });
+
+  it('a plain Observable is the same object, enumerates as before, and times each traced call to its own span', async () => {
+    const shared = timer(30).pipe(map(() => 1));
+    const keys = Object.keys(shared);
+    class Feed {
+      @Trace()
+      feed(): Observable<number> {
+        return shared;
+      }
+    }
+    const feed = new Feed();
+    for (const name of ['first', 'second']) {
+      await TraceContext.run(name, async () => {
+        const stream = feed.feed();
+        expect(stream).toBe(shared);
+        await firstValueFrom(stream);
+      });
+      const record = sink.last();
+      expect(record.spans.map((s) => s.name)).toEqual([name, 'Feed.feed']);
+      expect(record.spans[1]!.durationMs).toBeGreaterThanOrEqual(20);
+    }
+    expect(Object.keys(shared)).toEqual(keys);
+    // Outside a trace it is subscribed as it always was.
+    await expect(firstValueFrom(shared)).resolves.toBe(1);
+    expect(sink.finishedContexts).toHaveLength(2);
+  });
+
+  it('TraceContext.run keeps a returned plain Observable and ends the trace when it completes', async () => {
+    const source = timer(30).pipe(map(() => 5));
+    const returned = TraceContext.run('stream-root', () => source);
+    expect(returned).toBe(source);
+    expect(sink.finishedContexts).toHaveLength(0);
+    await expect(firstValueFrom(returned)).resolves.toBe(5);
+    expect(sink.last().spans[0]).toMatchObject({ name: 'stream-root' });
+    expect(sink.last().durationMs).toBeGreaterThanOrEqual(20);
   });
 
   it('a hot Subject result still works', () => {

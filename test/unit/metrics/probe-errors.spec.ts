@@ -17,6 +17,10 @@ describe('probe error classification', () => {
     [withCode('PROTOCOL_CONNECTION_LOST'), { status: 'unavailable', error: 'PROTOCOL_CONNECTION_LOST' }],
     [withCode('ER_CON_COUNT_ERROR'), { status: 'unavailable', error: 'ER_CON_COUNT_ERROR' }],
     [withCode('ER_PARSE_ERROR'), { status: 'unsupported', error: 'ER_PARSE_ERROR' }],
+    [withCode('ER_UNKNOWN_SYSTEM_VARIABLE'), { status: 'unsupported', error: 'ER_UNKNOWN_SYSTEM_VARIABLE' }],
+    // A connection ended under the query (the app shutting down) and driver codes the probe does not know.
+    [withCode('ERR_STREAM_WRITE_AFTER_END'), { status: 'unavailable', error: 'ERR_STREAM_WRITE_AFTER_END' }],
+    [withCode('ER_SOMETHING_NEW'), { status: 'unavailable', error: 'ER_SOMETHING_NEW' }],
     [
       new Error("Can't add new command when connection is in closed state"),
       { status: 'unavailable', error: 'connection closed' },
