@@ -3,7 +3,7 @@ export { Trace } from './decorators/trace.decorator.js';
 export type { TraceOptions } from './decorators/trace.decorator.js';
 export { NoTrace } from './decorators/no-trace.decorator.js';
 export { TraceContext } from './context/trace-context.js';
-export { TraceInterceptor } from './interceptor/trace.interceptor.js';
+export { TraceInterceptor } from './entry/trace.interceptor.js';
 export { SystemMetricsService } from './metrics/system-metrics.service.js';
 export { instrumentSocketIoAdmin } from './admin/socket-io-admin.js';
 export type { SocketIoServerLike, SocketIoNamespaceLike } from './admin/socket-io.types.js';

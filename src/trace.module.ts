@@ -1,15 +1,15 @@
 import { Global, Inject, Module, Optional } from '@nestjs/common';
 import type { DynamicModule, MiddlewareConsumer, NestModule, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
-import { defaultSink } from './context/trace-context.js';
+import { DiscoveryModule, DiscoveryService, HttpAdapterHost } from '@nestjs/core';
+import { defaultSink } from './context/default-sink.js';
 import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
 import { AppConnections } from './connections/app-connections.service.js';
 import { QueryInstrumentationService } from './instrumentation/query-instrumentation.service.js';
-import { bindHandlers } from './interceptor/handler-binding.js';
-import { TraceInterceptor } from './interceptor/trace.interceptor.js';
-import { noteFastifyRoutes, TraceMiddleware } from './interceptor/trace.middleware.js';
-import type { HttpResponseLike } from './interceptor/trace.middleware.js';
-import type { HttpRequestLike } from './interceptor/handler-info.js';
+import { bindEntryPoints } from './entry/entry-points.explorer.js';
+import { applyHttpEntry, httpEntryPoint, TraceMiddleware } from './entry/http.entry.js';
+import { rpcEntryPoint } from './entry/rpc.entry.js';
+import { TraceInterceptor } from './entry/trace.interceptor.js';
+import { wsEntryPoint } from './entry/ws.entry.js';
 import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
 import { OtelBridge } from './otel/otel-bridge.js';
@@ -26,7 +26,7 @@ import {
   TRACE_RAW_OPTIONS,
 } from './trace.options.js';
 import type { TraceModuleOptions } from './trace.options.js';
-import { TRACE_GATEWAY_BINDING, TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './trace.tokens.js';
+import { TRACE_ENTRY_BINDING, TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './trace.tokens.js';
 
 /**
  * Import once (it is global): traces every HTTP, WebSocket and RPC handler, records `@Trace` calls under them,
@@ -34,6 +34,7 @@ import { TRACE_GATEWAY_BINDING, TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPT
  */
 @Global()
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: TRACE_OPTIONS,
@@ -60,10 +61,19 @@ import { TRACE_GATEWAY_BINDING, TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPT
     TraceInterceptor,
     TraceMiddleware,
     {
-      provide: TRACE_GATEWAY_BINDING,
-      useFactory: (modules: ModulesContainer, reporter: TraceReporter, interceptor: TraceInterceptor) =>
-        bindHandlers(modules, () => reporter, interceptor),
-      inject: [ModulesContainer, TraceReporter, TraceInterceptor],
+      // A factory provider that nothing injects, on purpose: Nest runs it while it creates providers, which is before
+      // `app.init()` binds routes, gateways and message handlers to the methods on their classes' prototypes. The
+      // handlers must be wrapped by then; an `onModuleInit` hook would be too late for some of them.
+      provide: TRACE_ENTRY_BINDING,
+      useFactory: (discovery: DiscoveryService, reporter: TraceReporter, interceptor: TraceInterceptor) =>
+        bindEntryPoints(
+          { controllers: discovery.getControllers(), providers: discovery.getProviders() },
+          // Every transport, in the order a method is offered to them (a controller method with a message pattern is
+          // an RPC handler, not an HTTP one). Adding a transport is a file in src/entry/ and a line here.
+          [rpcEntryPoint(interceptor), httpEntryPoint(), wsEntryPoint(interceptor)],
+          () => reporter,
+        ),
+      inject: [DiscoveryService, TraceReporter, TraceInterceptor],
     },
   ],
   exports: [TRACE_OPTIONS, TraceInterceptor, SystemMetricsService, TraceReporter],
@@ -89,20 +99,7 @@ export class TraceModule extends ConfigurableTraceModule implements NestModule, 
 
   /** HTTP requests get their trace before Nest's router: guards and exception filters run inside it. */
   configure(consumer: MiddlewareConsumer): void {
-    const adapter = this.adapterHost?.httpAdapter as
-      { getType?(): string; use?(handler: unknown): unknown } | undefined;
-    if (adapter?.getType?.() === 'express' && typeof adapter.use === 'function') {
-      // Straight on Express, without a path: Nest's middleware machinery would add a route match ('*' through
-      // path-to-regexp), a WeakSet of handled requests and an exceptions proxy to every request. It runs where Nest
-      // would have run it: after `app.use()` middleware of main.ts, before every module's middleware and the router.
-      const middleware = this.middleware;
-      adapter.use((request: HttpRequestLike, response: HttpResponseLike, next: (error?: unknown) => void) =>
-        middleware.use(request, response, next),
-      );
-      return;
-    }
-    consumer.apply(TraceMiddleware).forRoutes('*');
-    noteFastifyRoutes(this.adapterHost?.httpAdapter);
+    applyHttpEntry(consumer, this.adapterHost, this.middleware);
   }
 
   onModuleInit(): void {

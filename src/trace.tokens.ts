@@ -1,6 +1,7 @@
 /** Internal DI tokens: namespaced strings so "Nest can't resolve …" errors read well. Never exported. */
 export const TRACE_OPTIONS = 'TRACE:OPTIONS';
-export const TRACE_GATEWAY_BINDING = 'TRACE:GATEWAY_BINDING';
+/** The factory provider that wraps every handler at start-up (see trace.module.ts). */
+export const TRACE_ENTRY_BINDING = 'TRACE:ENTRY_BINDING';
 /** Metadata key set by `@NoTrace()` on (prototype, method name). */
 export const NO_TRACE_METADATA = 'TRACE:NO_TRACE';
 /** The `MetricsSource` reports take their snapshot from (SystemMetricsService). */

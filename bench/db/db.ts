@@ -3,8 +3,9 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { createPool } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
-import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
-import type { TraceSink } from '../../src/context/trace-context.js';
+import { TraceContext } from '../../src/context/trace-context.js';
+import { defaultSink } from '../../src/context/default-sink.js';
+import type { ActiveTrace, TraceSink } from '../../src/context/active-trace.js';
 import { progress, section } from '../lib/child.js';
 import { median } from '../lib/stats.js';
 
@@ -31,7 +32,7 @@ class BenchSink implements TraceSink {
   /** Spans below the root, over the traces finished since the last reset. */
   spans = 0;
   opened(): void {}
-  finished(context: TraceContext): void {
+  finished(context: ActiveTrace): void {
     this.spans += context.count - 1;
   }
 }

@@ -6,7 +6,8 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
+import { TraceContext } from '../../src/context/trace-context.js';
+import { defaultSink } from '../../src/context/default-sink.js';
 import { instrumentRedis } from '../../src/instrumentation/ioredis.instrumentation.js';
 import { instrumentDataSource } from '../../src/instrumentation/typeorm.instrumentation.js';
 

@@ -5,7 +5,8 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Trace } from '../../src/index.js';
-import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
+import { TraceContext } from '../../src/context/trace-context.js';
+import { defaultSink } from '../../src/context/default-sink.js';
 import { InventoryRepository, OrdersService, PricingService, decorateServices } from '../http/services.js';
 
 const traced = process.argv[2] === 'trace';

@@ -1,7 +1,8 @@
 // Profiling helper (not part of `npm run bench`): runs `@Trace` sync inside traces for a few seconds.
 //   node --cpu-prof --cpu-prof-dir=bench/results bench/dist/bench/experiments/profile-sync.js
 import 'reflect-metadata';
-import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
+import { TraceContext } from '../../src/context/trace-context.js';
+import { defaultSink } from '../../src/context/default-sink.js';
 import { TracedService } from '../micro/subjects.js';
 
 defaultSink.current = { maxSpans: 100_000, opened() {}, finished() {} };

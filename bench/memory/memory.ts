@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TraceContext } from '../../src/context/trace-context.js';
+import { ActiveTrace } from '../../src/context/active-trace.js';
 import { FailureLog } from '../../src/report/failure-log.js';
 import { ReportOutput } from '../../src/output/report-output.js';
 import { TraceReporter } from '../../src/report/trace-reporter.js';
@@ -52,10 +52,10 @@ async function measure(traces: number, spansPerTrace: number): Promise<MemoryCas
     route: '/orders/:id',
   };
   const rootName = 'OrdersController.handle';
-  const held: TraceContext[] = new Array<TraceContext>(traces);
+  const held: ActiveTrace[] = new Array<ActiveTrace>(traces);
   const before = await usedBytes();
   for (let t = 0; t < traces; t++) {
-    const context = new TraceContext(origin, reporter, rootName);
+    const context = new ActiveTrace(origin, reporter, rootName);
     for (let s = 1; s < spansPerTrace; s++) {
       const span = context.openSpan(SPAN_NAMES[s & 3] ?? 'x', s === 1 ? 0 : 1);
       context.endSpan(span, false);
@@ -66,7 +66,7 @@ async function measure(traces: number, spansPerTrace: number): Promise<MemoryCas
   if (held[0]?.count !== spansPerTrace)
     throw new Error(`expected ${spansPerTrace} spans, got ${String(held[0]?.count)}`);
   for (const context of held) context.endSpan(0, false);
-  held.fill(undefined as unknown as TraceContext);
+  held.fill(undefined as unknown as ActiveTrace);
   const after = await usedBytes();
   await reporter.onModuleDestroy();
   return {

@@ -2,8 +2,9 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bench } from 'tinybench';
-import { TraceContext, defaultSink } from '../../src/context/trace-context.js';
-import type { TraceSink } from '../../src/context/trace-context.js';
+import { TraceContext } from '../../src/context/trace-context.js';
+import { defaultSink } from '../../src/context/default-sink.js';
+import type { ActiveTrace, TraceSink } from '../../src/context/active-trace.js';
 import { pinToCpu, progress, section } from '../lib/child.js';
 import { median } from '../lib/stats.js';
 import { setupOtel } from '../peers/otel-setup.js';
@@ -41,9 +42,9 @@ const OBS_CALLS = 200;
 /** Keeps every trace it is given, up to a large span limit, so the benchmark measures recorded spans. */
 class BenchSink implements TraceSink {
   readonly maxSpans = 100_000;
-  last: TraceContext | undefined;
+  last: ActiveTrace | undefined;
   opened(): void {}
-  finished(context: TraceContext): void {
+  finished(context: ActiveTrace): void {
     this.last = context;
   }
 }
@@ -230,7 +231,7 @@ section(async (): Promise<MicroResult> => {
   for (const task of tasks.filter((t) => t.name === 'trace' || t.name === 'trace-async' || t.name === 'trace-obs')) {
     sink.last = undefined;
     await task.fn();
-    const context = sink.last as TraceContext | undefined;
+    const context = sink.last as ActiveTrace | undefined;
     const ok = context !== undefined && context.count === task.calls + 1 && context.droppedSpans === 0;
     checks[task.name] = context
       ? `${context.count - 1} spans recorded, ${context.droppedSpans} dropped`

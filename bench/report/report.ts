@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TraceContext } from '../../src/context/trace-context.js';
-import type { TraceSink } from '../../src/context/trace-context.js';
+import { ActiveTrace } from '../../src/context/active-trace.js';
+import type { TraceSink } from '../../src/context/active-trace.js';
 import { SystemMetricsService, TraceModule } from '../../src/index.js';
 import { formatJson } from '../../src/report/json-format.js';
 import { formatText } from '../../src/report/text-format.js';
@@ -36,9 +36,9 @@ const names = [
 ];
 
 /** A finished 1,000-span trace shaped like a request: a few levels of nesting, some logs, a SQL span, an error. */
-function buildTrace(): TraceContext {
+function buildTrace(): ActiveTrace {
   const sink: TraceSink = { maxSpans: SPANS + 1, opened() {}, finished() {} };
-  const context = new TraceContext(
+  const context = new ActiveTrace(
     {
       transport: 'http',
       handlerName: 'handle',

@@ -1,6 +1,6 @@
 import { isObservable, Observable } from 'rxjs';
 import type { Subscription } from 'rxjs';
-import type { TraceContext } from './trace-context.js';
+import type { ActiveTrace } from './active-trace.js';
 import { TraceFrame, traceStorage } from './trace-storage.js';
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -10,7 +10,7 @@ type AnyFunction = (...args: never[]) => unknown;
  * The caller gets the very same value or error object back.
  */
 export function callInSpan(
-  context: TraceContext,
+  context: ActiveTrace,
   span: number,
   fn: AnyFunction,
   thisArg: unknown,
@@ -66,7 +66,7 @@ function isObservableSafe(result: unknown): result is Observable<unknown> {
  *   complete / error / unsubscribe (see `timeSubscriptions`).
  * - Anything else, Subjects and other Observable subclasses included, is timed to the return.
  */
-export function settle(context: TraceContext, span: number, result: unknown): unknown {
+export function settle(context: ActiveTrace, span: number, result: unknown): unknown {
   // Native promises only: calling `then` on a foreign thenable could start lazy work (query builders)
   // that the caller never asked for, so those are timed to the return like a plain value.
   if (isNativePromise(result)) {
@@ -86,7 +86,7 @@ export function settle(context: TraceContext, span: number, result: unknown): un
 
 /** What the next subscription to an instrumented Observable is timed as: the span of the call that last returned it. */
 interface PendingSpan {
-  readonly context: TraceContext;
+  readonly context: ActiveTrace;
   readonly span: number;
   readonly name: string;
   readonly parent: number;
@@ -123,9 +123,9 @@ function isPlainObservable(result: unknown): result is Observable<unknown> {
  * caller holds is the one the method returned. The first subscription reuses the span opened by the call; later ones
  * open siblings.
  */
-function timeSubscriptions(context: TraceContext, span: number, source: Observable<unknown>): void {
+function timeSubscriptions(context: ActiveTrace, span: number, source: Observable<unknown>): void {
   // Until someone subscribes the call took no time; the span restarts at the first subscription.
-  // The root span (`TraceContext.run`) stays open instead: ending it would finish the trace.
+  // The root span (`ActiveTrace.run`) stays open instead: ending it would finish the trace.
   if (span !== 0) context.endSpan(span, false);
   const instrumented = pendingSpans.has(source);
   pendingSpans.set(source, {

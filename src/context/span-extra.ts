@@ -16,6 +16,8 @@ export interface SpanExtra {
   /** The very value that was thrown or rejected with (may be `null`, a string, anything). */
   error?: unknown;
   logs?: string[];
+  /** The span's id, made the first time `TraceContext#spanId` is read in it (or OpenTelemetry's, for the root). */
+  spanId?: string;
   db?: DbSpanInfo;
   cancelled?: boolean;
 }

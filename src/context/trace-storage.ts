@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { TraceContext } from './trace-context.js';
+import type { ActiveTrace } from './active-trace.js';
 
 /**
  * What the library's AsyncLocalStorage holds: the trace and the span that async work started here belongs to.
@@ -9,7 +9,7 @@ import type { TraceContext } from './trace-context.js';
  */
 export class TraceFrame {
   constructor(
-    readonly context: TraceContext,
+    readonly trace: ActiveTrace,
     public span: number,
   ) {}
 }

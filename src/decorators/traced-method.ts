@@ -1,33 +1,11 @@
-import { TraceContext } from '../context/trace-context.js';
-import type { TraceOrigin, TraceSink } from '../context/trace-context.js';
+import { ActiveTrace } from '../context/active-trace.js';
+import type { TraceOrigin } from '../context/active-trace.js';
 import { callInSpan, isDeferred, isNativePromise, settle } from '../context/span-call.js';
 import { TraceFrame, traceStorage } from '../context/trace-storage.js';
+import type { RootSpec } from '../entry/entry-point.js';
 import { copyMethodMetadata } from '../utils/copy-method-metadata.util.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
-
-/** How a wrapper opens a root trace when it is called outside any trace (gateway handlers on Nest 11). */
-export interface RootSpec {
-  sink: () => TraceSink | undefined;
-  /**
-   * Builds the origin from the call's arguments (e.g. the socket's handshake). Without it the wrapper never opens a
-   * trace of its own (HTTP handlers: only the middleware does, so calling a controller method directly, e.g. in a
-   * unit test, stays untraced).
-   */
-  origin?: (args: readonly unknown[]) => TraceOrigin;
-  /**
-   * With `origin`: whether this call is one Nest's pipeline made (e.g. a connection hook called with a live socket);
-   * other calls run untraced, as a direct call of any handler does.
-   */
-  opensOn?: (args: readonly unknown[]) => boolean;
-  /** Name of the root span (`Gateway.method`). */
-  name: string;
-  /**
-   * HTTP route handlers: names the trace the HTTP middleware opened and is still waiting for its handler. The handler
-   * then claims that trace's root span, which ends with the response.
-   */
-  adopt?: (context: TraceContext) => void;
-}
 
 interface TracedMethodState {
   readonly original: Method;
@@ -109,7 +87,7 @@ export function traceMethod(
     if (frame === undefined) {
       if (state.root?.origin === undefined) return callWith(original, this, n, a, b, c, d);
     } else if (state.span && state.plainReturns >= PROVEN_SYNC && !mayClaimRoot(state, frame, wrapper)) {
-      const span = frame.context.openSpan(spanName(state, this), frame.span);
+      const span = frame.trace.openSpan(spanName(state, this), frame.span);
       return span < 0 ? callWith(original, this, n, a, b, c, d) : callOnFrame(state, frame, span, this, n, a, b, c, d);
     }
     return traced(this, frame, argsOf(n, a, b, c, d));
@@ -125,7 +103,7 @@ export function traceMethod(
         ? original.apply(self, args)
         : openRoot(root, root.origin, wrapper, original, self, args);
     }
-    const context = frame.context;
+    const context = frame.trace;
     // The handler claims the root whatever spans are open around it: Nest calls it inside the spans of traced
     // interceptors (whose Observable it runs in), so `frame.span` need not be 0 here.
     if (!context.rootClaimed) {
@@ -135,8 +113,7 @@ export function traceMethod(
         return callOnRoot(frame, original, self, args);
       }
       const adopt = state.root?.adopt;
-      if (adopt !== undefined && context.awaitingHandler)
-        return claimHttpRoot(adopt, wrapper, frame, original, self, args);
+      if (adopt !== undefined && adopt(context)) return claimAdoptedRoot(wrapper, frame, original, self, args);
     }
     if (!state.span) return original.apply(self, args);
     const span = context.openSpan(spanName(state, self), frame.span);
@@ -156,7 +133,7 @@ export function traceMethod(
  */
 function callInNewFrame(
   state: TracedMethodState,
-  context: TraceContext,
+  context: ActiveTrace,
   span: number,
   self: unknown,
   args: unknown[],
@@ -196,7 +173,7 @@ function callOnFrame(
   c: unknown,
   d: unknown,
 ): unknown {
-  const context = frame.context;
+  const context = frame.trace;
   const previous = frame.span;
   frame.span = span;
   let result: unknown;
@@ -217,25 +194,18 @@ function callOnFrame(
 }
 
 /**
- * A route handler called in the trace the HTTP middleware opened: names the trace, claims its root span and records
- * the handler's error on it. The root span ends with the response (the middleware's 'close' listener), so the
- * result is only watched, never replaced.
+ * A handler called in a trace its entry point opened before it ran (the HTTP middleware's), which `adopt` has just
+ * named after it: claims the root span and records the handler's error on it. The root span ends when the entry point
+ * says (with the response), so the result is only watched, never replaced.
  */
-function claimHttpRoot(
-  adopt: (context: TraceContext) => void,
+function claimAdoptedRoot(
   wrapper: Method,
   frame: TraceFrame,
   original: Method,
   self: unknown,
   args: unknown[],
 ): unknown {
-  const context = frame.context;
-  try {
-    adopt(context);
-  } catch {
-    // Unnamed is better than broken: the trace keeps its pending name.
-    context.awaitingHandler = false;
-  }
+  const context = frame.trace;
   context.rootFunction = wrapper;
   context.rootClaimed = true;
   let result: unknown;
@@ -257,12 +227,12 @@ function claimHttpRoot(
 function callOnRoot(frame: TraceFrame, original: Method, self: unknown, args: unknown[]): unknown {
   return frame.span === 0
     ? original.apply(self, args)
-    : traceStorage.run(new TraceFrame(frame.context, 0), Reflect.apply, original, self, args);
+    : traceStorage.run(new TraceFrame(frame.trace, 0), Reflect.apply, original, self, args);
 }
 
 /** Whether this call may be the handler claiming its trace's root span (decided in the general path). */
 function mayClaimRoot(state: TracedMethodState, frame: TraceFrame, wrapper: Method): boolean {
-  const context = frame.context;
+  const context = frame.trace;
   return !context.rootClaimed && (context.rootFunction === wrapper || state.root !== undefined);
 }
 
@@ -305,10 +275,10 @@ function openRoot(
   self: unknown,
   args: unknown[],
 ): unknown {
-  let context: TraceContext | undefined;
+  let context: ActiveTrace | undefined;
   try {
     if (root.opensOn === undefined || root.opensOn(args))
-      context = new TraceContext(origin(args), root.sink(), root.name);
+      context = new ActiveTrace(origin(args), root.sink(), root.name);
   } catch {
     // Never let the library break a handler: without a context it simply runs untraced.
   }

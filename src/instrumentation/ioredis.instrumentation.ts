@@ -1,5 +1,5 @@
 import type { DbSpanInfo } from '../context/span-extra.js';
-import type { TraceContext } from '../context/trace-context.js';
+import type { ActiveTrace } from '../context/active-trace.js';
 import { traceStorage } from '../context/trace-storage.js';
 import { installOnce, NOTHING_TO_UNDO } from './install-once.util.js';
 import type { Uninstall } from './install-once.util.js';
@@ -79,7 +79,7 @@ function install(client: object, options: RedisInstrumentOptions): Uninstall {
           ) {
             return original.apply(this, args);
           }
-          const context = frame.context;
+          const context = frame.trace;
           const span = context.openSpan(COMMAND_SPAN, frame.span);
           if (span < 0) return original.apply(this, args);
           const info: DbSpanInfo = { system: 'redis', statement: command.name };
@@ -139,7 +139,7 @@ function wrapExec(
     // Cluster retries call `exec` again: the first call's span covers them.
     if (frame === undefined || !state.active || executed) return original.apply(this, args);
     executed = true;
-    const context = frame.context;
+    const context = frame.trace;
     const span = context.openSpan(COMMAND_SPAN, frame.span);
     if (span < 0) return original.apply(this, args);
     const info: DbSpanInfo = { system: 'redis', statement: kind, commands: 0 };
@@ -164,7 +164,7 @@ function wrapExec(
  */
 function settleSpan(
   target: CommandLike | PipelineLike,
-  context: TraceContext,
+  context: ActiveTrace,
   span: number,
   info: DbSpanInfo,
   batch: 'pipeline' | 'multi' | undefined,
@@ -197,7 +197,7 @@ function batchFailure(replies: unknown): unknown {
  * the span keeps only the error code — the reply's first word (`WRONGTYPE`, `NOSCRIPT`), or the error's `code` /
  * `name` for client-side failures. Built on the failure path only.
  */
-function failRedis(context: TraceContext, span: number, info: DbSpanInfo, error: unknown): void {
+function failRedis(context: ActiveTrace, span: number, info: DbSpanInfo, error: unknown): void {
   const code = redisErrorCode(error);
   info.errorCode = code;
   context.endSpan(span, true, { name: 'RedisError', message: code });

@@ -1,5 +1,5 @@
 import type { DbSpanInfo } from '../context/span-extra.js';
-import type { TraceContext } from '../context/trace-context.js';
+import type { ActiveTrace } from '../context/active-trace.js';
 import { callInSpan } from '../context/span-call.js';
 import type { TraceFrame } from '../context/trace-storage.js';
 import { traceStorage } from '../context/trace-storage.js';
@@ -18,7 +18,7 @@ const ROLLED_BACK = { name: 'Rollback', message: 'rolled back' } as const;
 
 /** A transaction opened with `queryRunner.startTransaction()` directly (not through `manager.transaction`). */
 interface RunnerTransaction {
-  readonly context: TraceContext;
+  readonly context: ActiveTrace;
   readonly span: number;
   /** The span that opened it: statements issued from that span go under the transaction. */
   readonly parent: number;
@@ -158,7 +158,7 @@ function isRecorded(runner: unknown): boolean {
 }
 
 interface OpenStatement {
-  context: TraceContext;
+  context: ActiveTrace;
   span: number;
   info: DbSpanInfo;
 }
@@ -171,7 +171,7 @@ function openStatement(runner: unknown, sql: unknown): OpenStatement | undefined
   if (!isRecorded(runner)) return undefined;
   const frame = traceStorage.getStore();
   if (frame === undefined) return undefined;
-  const context = frame.context;
+  const context = frame.trace;
   const span = context.openSpan(STATEMENT_SPAN, statementParent(runner as QueryRunnerLike, frame));
   if (span < 0) return undefined;
   const info: DbSpanInfo = { system: 'mysql', statement: typeof sql === 'string' ? sql : undefined };
@@ -248,7 +248,7 @@ function runnerWrapper(key: RunnerMethod, original: AnyMethod): AnyMethod {
         ) {
           return original.apply(this, args);
         }
-        const context = frame.context;
+        const context = frame.trace;
         const span = context.openSpan(TRANSACTION_SPAN, frame.span);
         if (span < 0) return original.apply(this, args);
         runner[RUNNER_TRANSACTION] = { context, span, parent: frame.span };
@@ -301,26 +301,26 @@ function transactionWrapper(original: AnyMethod, state: { active: boolean }): An
   return function transaction(this: unknown, ...args: unknown[]): unknown {
     const frame = traceStorage.getStore();
     if (frame === undefined || !state.active) return original.apply(this, args);
-    const context = frame.context;
+    const context = frame.trace;
     const span = context.openSpan(TRANSACTION_SPAN, frame.span);
     return span < 0 ? original.apply(this, args) : callInSpan(context, span, original, this, args);
   };
 }
 
 function isTransactionFrame(frame: TraceFrame): boolean {
-  return frame.context.names[frame.span] === TRANSACTION_SPAN;
+  return frame.trace.names[frame.span] === TRANSACTION_SPAN;
 }
 
 function statementParent(runner: QueryRunnerLike, frame: TraceFrame): number {
   const open = runner[RUNNER_TRANSACTION];
-  return open !== undefined && open.context === frame.context && open.parent === frame.span ? open.span : frame.span;
+  return open !== undefined && open.context === frame.trace && open.parent === frame.span ? open.span : frame.span;
 }
 
 /**
  * Ends a failed statement's span with the error itself (the report masks the values a SQL error message quotes) and
  * its driver code (`ER_DUP_ENTRY`). TypeORM wraps mysql2's error in a `QueryFailedError` that copies `code`.
  */
-function failStatement(context: TraceContext, span: number, info: DbSpanInfo, error: unknown): void {
+function failStatement(context: ActiveTrace, span: number, info: DbSpanInfo, error: unknown): void {
   const code = sqlErrorCode(error);
   if (code !== undefined) info.errorCode = code;
   context.endSpan(span, true, error);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
-import type { TraceContext } from '../context/trace-context.js';
+import type { ActiveTrace } from '../context/active-trace.js';
 import { traceStorage } from '../context/trace-storage.js';
 import { errorInfo } from '../report/error-info.js';
 import { dbFields, routeName } from '../report/trace-record.builder.js';
@@ -28,6 +28,8 @@ export class OtelBridge implements TraceListener, OnModuleInit {
   /** A tracer provider (an SDK) is registered: until then every span would be a no-op. */
   private hasProvider = false;
   private providerCheckedAt = Number.NEGATIVE_INFINITY;
+  /** The live root span of each trace, from its opening until its export (the bridge's own state of a trace). */
+  private readonly roots = new WeakMap<ActiveTrace, OtelSpan>();
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
@@ -51,7 +53,7 @@ export class OtelBridge implements TraceListener, OnModuleInit {
     return this.tracer !== undefined;
   }
 
-  opened(context: TraceContext): void {
+  opened(context: ActiveTrace): void {
     const api = this.api;
     const tracer = this.tracer;
     if (!api || !tracer || !this.providerRegistered(api, context.startTime)) return;
@@ -71,7 +73,10 @@ export class OtelBridge implements TraceListener, OnModuleInit {
     const root = tracer.startSpan(context.names[0] || 'HTTP request', { kind, startTime: context.startTime }, parent);
     const traceId = root.spanContext().traceId;
     if (traceId !== INVALID_TRACE_ID) context.adoptTraceId(traceId);
-    if (root.isRecording()) context.otelSpan = root;
+    if (!root.isRecording()) return;
+    this.roots.set(context, root);
+    // `TraceContext#spanId` of the root is the OpenTelemetry span id, so log lines point at a span that exists.
+    context.extra(0).spanId = root.spanContext().spanId;
   }
 
   /**
@@ -94,18 +99,23 @@ export class OtelBridge implements TraceListener, OnModuleInit {
     return this.hasProvider;
   }
 
-  finished(context: TraceContext, _outcome: FinishedOutcome): void {
-    if (context.otelSpan === undefined) return;
+  /** The live OpenTelemetry root span of a trace, until it is exported. */
+  liveRoot(trace: ActiveTrace): OtelSpan | undefined {
+    return this.roots.get(trace);
+  }
+
+  finished(context: ActiveTrace, _outcome: FinishedOutcome): void {
+    if (!this.roots.has(context)) return;
     // After the response, outside the request's context.
     traceStorage.exit(() => setImmediate(() => this.export(context)));
   }
 
-  private export(context: TraceContext): void {
+  private export(context: ActiveTrace): void {
     const api = this.api;
     const tracer = this.tracer;
-    const root = context.otelSpan as OtelSpan | undefined;
+    const root = this.roots.get(context);
     if (!api || !tracer || !root) return;
-    context.otelSpan = undefined;
+    this.roots.delete(context);
     try {
       const spans: OtelSpan[] = [root];
       const rootEnd = context.spanEnd(0);
@@ -174,7 +184,7 @@ export class OtelBridge implements TraceListener, OnModuleInit {
   }
 }
 
-function rootAttributes(context: TraceContext): OtelAttributes {
+function rootAttributes(context: ActiveTrace): OtelAttributes {
   const { transport, handlerClass, handlerName, method, route } = context.origin;
   const attributes: OtelAttributes = { 'code.function': handlerName };
   if (handlerClass) attributes['code.namespace'] = handlerClass.name;

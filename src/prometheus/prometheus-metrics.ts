@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
-import type { TraceContext } from '../context/trace-context.js';
+import type { ActiveTrace } from '../context/active-trace.js';
 import type { FinishedOutcome, TraceListener } from '../report/trace-listener.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { MESSAGES } from '../trace.messages.js';
@@ -69,7 +69,7 @@ export class PrometheusMetrics implements TraceListener, OnModuleInit {
     return this.handlers !== undefined;
   }
 
-  finished(context: TraceContext, outcome: FinishedOutcome): void {
+  finished(context: ActiveTrace, outcome: FinishedOutcome): void {
     const handlers = this.handlers;
     if (!handlers) return;
     handlers.observe(

@@ -1,4 +1,4 @@
-import type { TraceContext } from '../context/trace-context.js';
+import type { ActiveTrace } from '../context/active-trace.js';
 
 /** Outcome of a finished trace, whether or not it is reported. */
 export type FinishedOutcome = 'ok' | 'slow' | 'error';
@@ -11,6 +11,6 @@ export type FinishedOutcome = 'ok' | 'slow' | 'error';
 export interface TraceListener {
   /** Read once at bootstrap: whether this listener wants to see traces at all. */
   readonly active: boolean;
-  opened?(context: TraceContext): void;
-  finished(context: TraceContext, outcome: FinishedOutcome): void;
+  opened?(context: ActiveTrace): void;
+  finished(context: ActiveTrace, outcome: FinishedOutcome): void;
 }

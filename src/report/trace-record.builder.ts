@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { TraceContext } from '../context/trace-context.js';
+import type { ActiveTrace } from '../context/active-trace.js';
 import type { DbSpanInfo } from '../context/span-extra.js';
 import { normalizeSql, sqlOperation } from '../instrumentation/normalize-sql.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
@@ -9,14 +9,14 @@ import { errorInfo, spanErrorMessage } from './error-info.js';
 /** Rounds to 0.01 ms. */
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
-/** Handler name of a trace: `Class.method`, or the name given to `TraceContext.run`. */
-export function handlerName(context: TraceContext): string {
+/** Handler name of a trace: `Class.method`, or the name given to `ActiveTrace.run`. */
+export function handlerName(context: ActiveTrace): string {
   const { handlerClass, handlerName: method } = context.origin;
   return handlerClass ? `${handlerClass.name}.${method}` : method;
 }
 
 /** Route of a trace: `GET /rooms/:id`, the event name or the RPC pattern. */
-export function routeName(context: TraceContext): string {
+export function routeName(context: ActiveTrace): string {
   const { method, route, transport } = context.origin;
   if (transport === 'http') return `${method ?? ''} ${route ?? '(unknown route)'}`.trim();
   return route ?? context.origin.handlerName;
@@ -48,7 +48,7 @@ export function dbFields(
  * objects are made. Spans still running (a hung report) get their duration so far and `unfinished`.
  */
 export function buildTraceRecord(
-  context: TraceContext,
+  context: ActiveTrace,
   outcome: TraceOutcome,
   metrics: SystemMetrics | undefined,
   options: ResolvedTraceOptions,

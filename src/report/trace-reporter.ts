@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
-import type { TraceContext, TraceSink } from '../context/trace-context.js';
+import type { ActiveTrace, TraceSink } from '../context/active-trace.js';
 import { traceStorage } from '../context/trace-storage.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { ReportOutput } from '../output/report-output.js';
@@ -25,7 +25,7 @@ const FLUSH_GRACE_MS = 100;
 @Injectable()
 export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   readonly maxSpans: number;
-  private readonly running = new Set<TraceContext>();
+  private readonly running = new Set<ActiveTrace>();
   /** Reports queued or being written (snapshot, then output): what a shutdown waits for. */
   private readonly writing = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -52,7 +52,7 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     this.listeners = this.allListeners.filter((listener) => listener.active);
   }
 
-  opened(context: TraceContext): void {
+  opened(context: ActiveTrace): void {
     if (this.sweeper !== undefined) this.running.add(context);
     for (const listener of this.listeners) {
       if (!listener.opened) continue;
@@ -64,11 +64,11 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     }
   }
 
-  discarded(context: TraceContext): void {
+  discarded(context: ActiveTrace): void {
     this.running.delete(context);
   }
 
-  finished(context: TraceContext): void {
+  finished(context: ActiveTrace): void {
     this.running.delete(context);
     const outcome = this.outcomeOf(context);
     for (const listener of this.listeners) {
@@ -109,7 +109,7 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     clearTimeout(timer);
   }
 
-  private outcomeOf(context: TraceContext): FinishedOutcome {
+  private outcomeOf(context: ActiveTrace): FinishedOutcome {
     const root = context.extras?.get(0);
     if (root?.errored && !this.isIgnored(root.error)) return 'error';
     return context.spanEnd(0) - context.startTime >= this.options.slowThresholdMs ? 'slow' : 'ok';
@@ -129,14 +129,14 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
   private sweep(): void {
     const limit = this.options.hungThresholdMs;
     for (const context of this.running) {
-      if (context.hungReported || context.elapsedMs < limit) continue;
-      context.hungReported = true;
+      if (context.elapsedMs < limit) continue;
+      // Reported once: a trace leaves the running set when its hung report is written (or when it ends).
       this.running.delete(context);
       this.report(context, 'hung');
     }
   }
 
-  private report(context: TraceContext, outcome: TraceOutcome): void {
+  private report(context: ActiveTrace, outcome: TraceOutcome): void {
     // Out of the request's async context, so the snapshot's own queries are not recorded as its spans,
     // and after the current tick, so the response goes out first.
     traceStorage.exit(() => {
@@ -154,7 +154,7 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     });
   }
 
-  private async write(context: TraceContext, outcome: TraceOutcome): Promise<void> {
+  private async write(context: ActiveTrace, outcome: TraceOutcome): Promise<void> {
     let metrics: SystemMetrics | undefined;
     if (outcome !== 'ok') {
       try {

@@ -1,15 +1,15 @@
-import type { TraceContext, TraceSink } from '../../src/context/trace-context.js';
-import { defaultSink } from '../../src/context/trace-context.js';
+import type { ActiveTrace, TraceSink } from '../../src/context/active-trace.js';
+import { defaultSink } from '../../src/context/default-sink.js';
 import { buildTraceRecord } from '../../src/report/trace-record.builder.js';
 import { resolveOptions } from '../../src/resolve-options.js';
 import type { TraceRecord } from '../../src/trace.types.js';
 
 /** A sink that keeps finished traces, installed as the one `TraceContext.run` reports to. */
 export class CaptureSink implements TraceSink {
-  readonly finishedContexts: TraceContext[] = [];
+  readonly finishedContexts: ActiveTrace[] = [];
   constructor(readonly maxSpans = 1000) {}
   opened(): void {}
-  finished(context: TraceContext): void {
+  finished(context: ActiveTrace): void {
     this.finishedContexts.push(context);
   }
   records(): TraceRecord[] {

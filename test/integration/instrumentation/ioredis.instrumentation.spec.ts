@@ -6,6 +6,8 @@ import { Trace } from '../../../src/decorators/trace.decorator.js';
 import { instrumentRedis } from '../../../src/instrumentation/ioredis.instrumentation.js';
 import { formatText } from '../../../src/report/text-format.js';
 import { CaptureSink, REDIS_URL, RUN_ID, dbSpans, expectNested, secret, traced, tree } from './helpers/traces.js';
+import { currentTrace } from '../../support/current-trace.js';
+import { ActiveTrace } from '../../../src/context/active-trace.js';
 
 const key = (name: string): string => `${RUN_ID}:${name}`;
 
@@ -197,27 +199,27 @@ describe('ioredis commands as spans, real Redis', () => {
         traced(sink, `concurrent_${index}`, async () => {
           const own = `concurrent_${index}`;
           await redis.set(key(`c:${index}`), String(index));
-          expect(TraceContext.current()?.origin.handlerName).toBe(own);
+          expect(currentTrace()?.origin.handlerName).toBe(own);
           await new Promise<void>((resolve, reject) => {
             void redis.get(key(`c:${index}`), (error) => {
               seenInCallbacks.add(
-                TraceContext.current()?.origin.handlerName === own ? 'own' : TraceContext.current()?.origin.handlerName,
+                currentTrace()?.origin.handlerName === own ? 'own' : currentTrace()?.origin.handlerName,
               );
               if (error) reject(error);
               else resolve();
             });
           });
-          expect(TraceContext.current()?.origin.handlerName).toBe(own);
+          expect(currentTrace()?.origin.handlerName).toBe(own);
           await redis
             .pipeline()
             .get(key(`c:${index}`))
             .exec();
-          expect(TraceContext.current()?.origin.handlerName).toBe(own);
+          expect(currentTrace()?.origin.handlerName).toBe(own);
           await redis
             .multi()
             .get(key(`c:${index}`))
             .exec();
-          expect(TraceContext.current()?.origin.handlerName).toBe(own);
+          expect(currentTrace()?.origin.handlerName).toBe(own);
         }),
       ),
     );
@@ -235,7 +237,7 @@ describe('ioredis commands as spans, real Redis', () => {
   });
 
   it('outside a trace nothing is recorded and no span is opened', async () => {
-    const openSpan = jest.spyOn(TraceContext.prototype, 'openSpan');
+    const openSpan = jest.spyOn(ActiveTrace.prototype, 'openSpan');
     try {
       await redis.set(key('outside'), '1');
       await redis.get(key('outside'));

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { jest } from '@jest/globals';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn, QueryFailedError } from 'typeorm';
-import { TraceContext } from '../../../src/context/trace-context.js';
 import { traceStorage } from '../../../src/context/trace-storage.js';
 import { Trace } from '../../../src/decorators/trace.decorator.js';
 import { instrumentDataSource } from '../../../src/instrumentation/typeorm.instrumentation.js';
 import { formatText } from '../../../src/report/text-format.js';
 import { CaptureSink, MYSQL_URL, RUN_ID, dbSpans, expectNested, secret, traced, tree } from './helpers/traces.js';
+import { currentTrace } from '../../support/current-trace.js';
+import { ActiveTrace } from '../../../src/context/active-trace.js';
 
 const ROOMS = `${RUN_ID}_room`;
 
@@ -278,7 +279,7 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
         traced(sink, `concurrent_${index}`, async () => {
           const count = await service.tagged(index);
           // After awaiting the pool, the code still runs in its own trace.
-          expect(TraceContext.current()?.origin.handlerName).toBe(`concurrent_${index}`);
+          expect(currentTrace()?.origin.handlerName).toBe(`concurrent_${index}`);
           return count;
         }),
       ),
@@ -298,7 +299,7 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
   });
 
   it('outside a trace nothing is recorded and no span is opened', async () => {
-    const openSpan = jest.spyOn(TraceContext.prototype, 'openSpan');
+    const openSpan = jest.spyOn(ActiveTrace.prototype, 'openSpan');
     try {
       const before = sink.finishedContexts.length;
       await service.saveRoom(`room_${RUN_ID}_outside`, secret('outside'));
@@ -430,14 +431,14 @@ describe('TypeORM (mysql2) statements as spans, real MariaDB', () => {
           ).pool;
           await new Promise<void>((resolve) => {
             pool.getConnection((error, connection) => {
-              insideCallback = TraceContext.current()?.origin.handlerName;
+              insideCallback = currentTrace()?.origin.handlerName;
               connection.release();
               resolve();
             });
           });
-          expect(TraceContext.current()?.origin.handlerName).toBe('B');
+          expect(currentTrace()?.origin.handlerName).toBe('B');
           await single.query('SELECT 1 AS b');
-          expect(TraceContext.current()?.origin.handlerName).toBe('B');
+          expect(currentTrace()?.origin.handlerName).toBe('B');
         }),
       ]);
       expect(tree(a.record)).toEqual(['A', '  mysql SELECT']);

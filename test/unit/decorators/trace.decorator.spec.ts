@@ -8,6 +8,7 @@ import { TraceContext } from '../../../src/context/trace-context.js';
 import { NoTrace } from '../../../src/decorators/no-trace.decorator.js';
 import { Trace } from '../../../src/decorators/trace.decorator.js';
 import { CaptureSink } from '../../support/capture-sink.js';
+import { currentTrace } from '../../support/current-trace.js';
 
 class AllowGuard implements CanActivate {
   canActivate(): boolean {
@@ -236,7 +237,7 @@ describe('@Trace keeps the return type and the error', () => {
       returned = sending;
       expect(sending.messageId).toBe('m-1');
       await sending;
-      endedBeforeAwait = !Number.isNaN(TraceContext.current()!.spanEnd(1));
+      endedBeforeAwait = !Number.isNaN(currentTrace()!.spanEnd(1));
     });
     expect(returned).toBeInstanceOf(Promise);
     expect(endedBeforeAwait).toBe(true);

@@ -5,6 +5,7 @@ import { instrumentRedis } from '../../../src/instrumentation/ioredis.instrument
 import { instrumentDataSource } from '../../../src/instrumentation/typeorm.instrumentation.js';
 import { wrapMethod } from '../../../src/instrumentation/wrap-method.util.js';
 import { CaptureSink } from '../../support/capture-sink.js';
+import { ActiveTrace } from '../../../src/context/active-trace.js';
 
 type Callback = (...args: unknown[]) => unknown;
 
@@ -68,8 +69,8 @@ describe('instrumentation without servers', () => {
   beforeAll(() => sink.install());
   afterAll(() => sink.uninstall());
 
-  const lastTrace = (): TraceContext => sink.finishedContexts[sink.finishedContexts.length - 1]!;
-  const names = (context: TraceContext): string[] =>
+  const lastTrace = (): ActiveTrace => sink.finishedContexts[sink.finishedContexts.length - 1]!;
+  const names = (context: ActiveTrace): string[] =>
     context.names.slice(0, context.count).map((name, i) => `${'  '.repeat(context.spanDepth(i))}${name}`);
 
   describe('wrapMethod', () => {

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { TraceContext } from '../../../src/context/trace-context.js';
-import type { TraceSink } from '../../../src/context/trace-context.js';
+import { ActiveTrace } from '../../../src/context/active-trace.js';
+import type { TraceSink } from '../../../src/context/active-trace.js';
 import { OtelBridge } from '../../../src/otel/otel-bridge.js';
 import { resolveOptions } from '../../../src/resolve-options.js';
 import { FailureLog } from '../../../src/report/failure-log.js';
@@ -20,24 +20,24 @@ describe('OtelBridge without a registered SDK', () => {
     const bridge = new OtelBridge(options, failures);
     await bridge.onModuleInit();
     expect(bridge.active).toBe(true);
-    const first = new TraceContext({ transport: 'manual', handlerName: 'a' }, sink);
+    const first = new ActiveTrace({ transport: 'manual', handlerName: 'a' }, sink);
     bridge.opened(first);
-    expect(first.otelSpan).toBeUndefined();
+    expect(bridge.liveRoot(first)).toBeUndefined();
 
     const exporter = new InMemorySpanExporter();
     trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
     // Within a second of the last check the bridge has not looked again ...
-    const soon = new TraceContext({ transport: 'manual', handlerName: 'b' }, sink);
+    const soon = new ActiveTrace({ transport: 'manual', handlerName: 'b' }, sink);
     bridge.opened(soon);
-    expect(soon.otelSpan).toBeUndefined();
+    expect(bridge.liveRoot(soon)).toBeUndefined();
     // ... a second later it sees the provider, and from then on every trace gets its live root span.
     await new Promise((resolve) => setTimeout(resolve, 1010));
-    const later = new TraceContext({ transport: 'manual', handlerName: 'c' }, sink);
+    const later = new ActiveTrace({ transport: 'manual', handlerName: 'c' }, sink);
     bridge.opened(later);
-    expect(later.otelSpan).toBeDefined();
-    expect(later.traceId).toBe((later.otelSpan as { spanContext(): { traceId: string } }).spanContext().traceId);
-    const next = new TraceContext({ transport: 'manual', handlerName: 'd' }, sink);
+    expect(bridge.liveRoot(later)).toBeDefined();
+    expect(later.traceId).toBe(bridge.liveRoot(later)!.spanContext().traceId);
+    const next = new ActiveTrace({ transport: 'manual', handlerName: 'd' }, sink);
     bridge.opened(next);
-    expect(next.otelSpan).toBeDefined();
+    expect(bridge.liveRoot(next)).toBeDefined();
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TraceContext } from '../../../../src/context/trace-context.js';
+import type { ActiveTrace } from '../../../../src/context/active-trace.js';
 import { TraceContext as Context } from '../../../../src/context/trace-context.js';
 import { buildTraceRecord } from '../../../../src/report/trace-record.builder.js';
 import { resolveOptions } from '../../../../src/resolve-options.js';
@@ -25,7 +25,7 @@ export async function traced<T>(
   name: string,
   fn: () => Promise<T>,
   options: TraceModuleOptions = {},
-): Promise<{ result: T; record: TraceRecord; context: TraceContext }> {
+): Promise<{ result: T; record: TraceRecord; context: ActiveTrace }> {
   const before = sink.finishedContexts.length;
   const result = await Context.run(name, fn);
   const context = sink.finishedContexts.slice(before).find((candidate) => candidate.origin.handlerName === name);

@@ -2,15 +2,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { Observer, Subscriber, Subscription } from 'rxjs';
-import { TraceContext } from '../context/trace-context.js';
-import type { TraceOrigin } from '../context/trace-context.js';
+import { ActiveTrace } from '../context/active-trace.js';
+import type { TraceOrigin } from '../context/active-trace.js';
 import { TraceFrame, traceStorage } from '../context/trace-storage.js';
 import { TraceReporter } from '../report/trace-reporter.js';
-import { handlerSpanName, originOf } from './handler-info.js';
+import { handlerSpanName } from './handler-origin.js';
+import { httpOrigin, takeAwaitingTrace } from './http.entry.js';
+import type { HttpRequestLike } from './http.entry.js';
+import { rpcOrigin } from './rpc.entry.js';
+import { wsOrigin } from './ws.entry.js';
 
 /**
- * Opens one trace per HTTP request, WebSocket message or RPC call; the handler is its root span.
- * Registered globally by `TraceModule`; exported for apps that bind it themselves.
+ * Opens one trace per WebSocket message or RPC call; the handler is its root span. `TraceModule` puts it first on
+ * every gateway and on every controller with message patterns (never as a global interceptor, which would make Nest
+ * run its RxJS pipeline on every HTTP route). Exported for apps that bind it themselves: bound on HTTP routes it names
+ * the HTTP middleware's trace and ends it with the handler.
  */
 @Injectable()
 export class TraceInterceptor implements NestInterceptor {
@@ -20,8 +26,8 @@ export class TraceInterceptor implements NestInterceptor {
     const frame = traceStorage.getStore();
     if (frame !== undefined) {
       // The HTTP middleware's trace: name its handler and end it with the handler. Anything else is already traced.
-      return frame.context.awaitingHandler && frame.span === 0
-        ? this.adopt(frame.context, executionContext, next)
+      return frame.span === 0 && takeAwaitingTrace(frame.trace)
+        ? this.adopt(frame.trace, executionContext, next)
         : next.handle();
     }
     const origin = safeOrigin(executionContext);
@@ -32,7 +38,7 @@ export class TraceInterceptor implements NestInterceptor {
     // The context opens per subscription and `next.handle()` is called inside it, so the whole handler
     // (and Nest's own async scope binding) runs in this trace (the nestjs-cls interceptor shape).
     return new Observable<unknown>((subscriber) => {
-      const context = new TraceContext(origin, reporter, rootName);
+      const context = new ActiveTrace(origin, reporter, rootName);
       context.rootFunction = handler;
       return mirrorRoot(context, subscriber, (observer) =>
         traceStorage.run(new TraceFrame(context, 0), () => next.handle().subscribe(observer)),
@@ -40,7 +46,7 @@ export class TraceInterceptor implements NestInterceptor {
     });
   }
 
-  private adopt(context: TraceContext, executionContext: ExecutionContext, next: CallHandler): Observable<unknown> {
+  private adopt(context: ActiveTrace, executionContext: ExecutionContext, next: CallHandler): Observable<unknown> {
     const origin = safeOrigin(executionContext);
     if (origin === undefined) return next.handle();
     const handler = executionContext.getHandler();
@@ -54,7 +60,18 @@ export class TraceInterceptor implements NestInterceptor {
 /** The origin of a handler call; `undefined` (untraced) for unknown transports, and never a throw into the app. */
 function safeOrigin(executionContext: ExecutionContext): TraceOrigin | undefined {
   try {
-    return originOf(executionContext);
+    const handler = executionContext.getHandler();
+    const handlerClass = executionContext.getClass();
+    switch (executionContext.getType<string>()) {
+      case 'http':
+        return httpOrigin(handlerClass, handler.name, executionContext.switchToHttp().getRequest<HttpRequestLike>());
+      case 'ws':
+        return wsOrigin(handlerClass, handler, executionContext.switchToWs().getClient<unknown>());
+      case 'rpc':
+        return rpcOrigin(handlerClass, handler, executionContext.switchToRpc().getData<unknown>());
+      default:
+        return undefined;
+    }
   } catch {
     return undefined;
   }
@@ -62,7 +79,7 @@ function safeOrigin(executionContext: ExecutionContext): TraceOrigin | undefined
 
 /** Passes the handler's stream through and ends the root span when it completes, errors or is unsubscribed. */
 function mirrorRoot(
-  context: TraceContext,
+  context: ActiveTrace,
   subscriber: Subscriber<unknown>,
   subscribe: (observer: Partial<Observer<unknown>>) => Subscription,
 ): () => void {
