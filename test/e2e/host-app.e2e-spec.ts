@@ -14,8 +14,13 @@ import { TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, sleep, tree } from '../support/report-capture.js';
 import { HostAppController, MailerService, TenantController, hostAppProviders } from './fixtures/host-app.fixture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 0, logAll: true, format: 'json', hungThresholdMs: 0 })],
+  imports: [
+    TraceModule.forRoot({ stream: capture, slowThresholdMs: 0, logAll: true, format: 'json', hungThresholdMs: 0 }),
+  ],
   controllers: [HostAppController, TenantController],
   providers: hostAppProviders,
 })
@@ -25,10 +30,8 @@ const platforms = ['express', 'fastify'] as const;
 
 describe.each(platforms)('the app sees what it would without the library, over %s', (platform) => {
   let app: INestApplication;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
-    capture.start();
     const moduleRef = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
     if (platform === 'fastify') {
       app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
@@ -42,7 +45,6 @@ describe.each(platforms)('the app sees what it would without the library, over %
 
   afterAll(async () => {
     await app.close();
-    capture.stop();
   });
 
   beforeEach(() => capture.clear());
@@ -131,13 +133,13 @@ class DirectRpcController {
 }
 
 describe('a gateway or RPC method called directly (a unit test) opens no trace', () => {
-  const capture = new ReportCapture();
-  afterAll(() => capture.stop());
+  const direct = new ReportCapture();
 
   it('records nothing for a message handler, a connection hook with a stand-in socket, or an RPC handler', async () => {
-    capture.start();
     const moduleRef = await Test.createTestingModule({
-      imports: [TraceModule.forRoot({ slowThresholdMs: 0, logAll: true, format: 'json', hungThresholdMs: 0 })],
+      imports: [
+        TraceModule.forRoot({ stream: direct, slowThresholdMs: 0, logAll: true, format: 'json', hungThresholdMs: 0 }),
+      ],
       controllers: [DirectRpcController],
       providers: [DirectGateway],
     }).compile();
@@ -145,7 +147,7 @@ describe('a gateway or RPC method called directly (a unit test) opens no trace',
     moduleRef.get(DirectGateway).handleConnection({ id: 'fake', handshake: { headers: {} } });
     expect(moduleRef.get(DirectRpcController).sum([1, 2])).toBe(3);
     await sleep(100);
-    expect(capture.reports).toEqual([]);
+    expect(direct.reports).toEqual([]);
     await moduleRef.close();
   });
 });
@@ -164,8 +166,8 @@ describe('a traced method whose handled promise nobody awaits (in a real app pro
 
 describe.each(platforms)('reports pending at app.close() over %s', (platform) => {
   it('are written before close() resolves, with their snapshot, and so are TraceContext.run reports', async () => {
-    const capture = new ReportCapture().start();
-    try {
+    capture.clear();
+    {
       const moduleRef = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
       const app =
         platform === 'fastify'
@@ -182,8 +184,6 @@ describe.each(platforms)('reports pending at app.close() over %s', (platform) =>
       expect(handlers).toEqual(expect.arrayContaining(['HostAppController.intercepted', 'shutdown-script']));
       const record = capture.reports.find((r) => r.handler === 'HostAppController.intercepted')!;
       expect(record.metrics?.cpu).toMatchObject({ cores: expect.any(Number) });
-    } finally {
-      capture.stop();
     }
   });
 });

@@ -9,8 +9,11 @@ import { TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, tree } from '../support/report-capture.js';
 import { RoomService, RoomsController, RolesGuard } from './fixtures/rooms.fixture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  imports: [TraceModule.forRoot({ stream: capture, slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
   controllers: [RoomsController],
   providers: [RoomService, RolesGuard],
 })
@@ -20,10 +23,8 @@ const platforms = ['express', 'fastify'] as const;
 
 describe.each(platforms)('HTTP over %s', (platform) => {
   let app: INestApplication;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
-    capture.start();
     const moduleRef = await Test.createTestingModule({ imports: [HttpAppModule] }).compile();
     if (platform === 'fastify') {
       app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
@@ -37,7 +38,6 @@ describe.each(platforms)('HTTP over %s', (platform) => {
 
   afterAll(async () => {
     await app.close();
-    capture.stop();
   });
 
   beforeEach(() => capture.clear());

@@ -7,8 +7,11 @@ import { TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture } from '../support/report-capture.js';
 import { RoomService, RoomsController, RolesGuard } from './fixtures/rooms.fixture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ logAll: true, format: 'json', slowThresholdMs: 10_000 })],
+  imports: [TraceModule.forRoot({ stream: capture, logAll: true, format: 'json', slowThresholdMs: 10_000 })],
   controllers: [RoomsController],
   providers: [RoomService, RolesGuard],
 })
@@ -16,16 +19,13 @@ class LogAllModule {}
 
 describe('isolation under concurrency', () => {
   let app: INestApplication;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
-    capture.start();
     app = (await Test.createTestingModule({ imports: [LogAllModule] }).compile()).createNestApplication();
     await app.init();
   });
   afterAll(async () => {
     await app.close();
-    capture.stop();
   });
 
   it('200 concurrent requests with interleaved nesting produce 200 reports with exactly their own trees', async () => {

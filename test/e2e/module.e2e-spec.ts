@@ -7,6 +7,9 @@ import { Trace, TraceContext, TraceModule } from '../../src/index.js';
 import type { TraceModuleOptions } from '../../src/index.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Trace()
 @Injectable()
 class TickService {
@@ -64,7 +67,11 @@ class MemoryLogger implements LoggerService {
 }
 
 async function createApp(options: TraceModuleOptions): Promise<INestApplication> {
-  @Module({ imports: [TraceModule.forRoot(options)], controllers: [TickController], providers: [TickService] })
+  @Module({
+    imports: [TraceModule.forRoot({ stream: capture, ...options })],
+    controllers: [TickController],
+    providers: [TickService],
+  })
   class AppModule {}
   const app = (await Test.createTestingModule({ imports: [AppModule] }).compile()).createNestApplication({
     logger: false,
@@ -74,9 +81,6 @@ async function createApp(options: TraceModuleOptions): Promise<INestApplication>
 }
 
 describe('TraceModule', () => {
-  const capture = new ReportCapture();
-  beforeAll(() => capture.start());
-  afterAll(() => capture.stop());
   beforeEach(() => capture.clear());
 
   it('keeps maxSpans spans of a handler that calls a traced method 10,000 times and counts the rest', async () => {
@@ -157,7 +161,7 @@ describe('TraceModule', () => {
     @Injectable()
     class Config {
       get(): TraceModuleOptions {
-        return { format: 'json', logAll: true };
+        return { format: 'json', logAll: true, stream: capture };
       }
     }
     @Module({ providers: [Config], exports: [Config] })

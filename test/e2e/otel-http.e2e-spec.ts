@@ -13,8 +13,11 @@ import { TraceModule } from '../../src/index.js';
 import { ReportCapture } from '../support/report-capture.js';
 import { RoomService, RoomsController, RolesGuard } from './fixtures/rooms.fixture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  imports: [TraceModule.forRoot({ stream: capture, slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
   controllers: [RoomsController],
   providers: [RoomService, RolesGuard],
 })
@@ -26,7 +29,6 @@ describe('with @opentelemetry/instrumentation-http active', () => {
   let unregister: () => void;
   let unpatch: (() => void) | undefined;
   let app: INestApplication;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -38,7 +40,6 @@ describe('with @opentelemetry/instrumentation-http active', () => {
     const definition = instrumentation.getModuleDefinitions().find((d) => d.name === 'http');
     definition?.patch?.(http, process.versions.node);
     unpatch = () => definition?.unpatch?.(http, process.versions.node);
-    capture.start();
     app = (await Test.createTestingModule({ imports: [OtelHttpAppModule] }).compile()).createNestApplication({
       logger: false,
     });
@@ -46,7 +47,6 @@ describe('with @opentelemetry/instrumentation-http active', () => {
   });
   afterAll(async () => {
     await app.close();
-    capture.stop();
     unregister();
     unpatch?.();
     await provider.shutdown();

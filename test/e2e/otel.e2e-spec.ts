@@ -15,8 +15,11 @@ import { TraceModule } from '../../src/index.js';
 import { ReportCapture } from '../support/report-capture.js';
 import { RoomService, RoomsController, RolesGuard } from './fixtures/rooms.fixture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  imports: [TraceModule.forRoot({ stream: capture, slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
   controllers: [RoomsController],
   providers: [RoomService, RolesGuard],
 })
@@ -32,7 +35,6 @@ describe('OpenTelemetry bridge (real SDK)', () => {
   let otlp: OTLPTraceExporter;
   let provider: BasicTracerProvider;
   let app: INestApplication;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
     receiver = createServer((req, res) => {
@@ -54,7 +56,6 @@ describe('OpenTelemetry bridge (real SDK)', () => {
     });
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     trace.setGlobalTracerProvider(provider);
-    capture.start();
     app = (await Test.createTestingModule({ imports: [OtelAppModule] }).compile()).createNestApplication({
       logger: false,
     });
@@ -63,7 +64,6 @@ describe('OpenTelemetry bridge (real SDK)', () => {
 
   afterAll(async () => {
     await app.close();
-    capture.stop();
     await provider.shutdown();
     trace.disable();
     context.disable();

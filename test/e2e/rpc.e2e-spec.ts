@@ -10,6 +10,9 @@ import { freePort } from '../support/free-port.js';
 import { ReportCapture, tree } from '../support/report-capture.js';
 import { RoomService, sleep } from './fixtures/rooms.fixture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Controller()
 @Trace()
 class MathController {
@@ -41,7 +44,7 @@ class MathController {
 }
 
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  imports: [TraceModule.forRoot({ stream: capture, slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
   controllers: [MathController],
   providers: [RoomService],
 })
@@ -50,10 +53,8 @@ class RpcAppModule {}
 describe('RPC over TCP', () => {
   let app: INestApplication;
   let client: ClientProxy;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
-    capture.start();
     const port = await freePort();
     app = (await Test.createTestingModule({ imports: [RpcAppModule] }).compile()).createNestApplication();
     app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
@@ -65,7 +66,6 @@ describe('RPC over TCP', () => {
   afterAll(async () => {
     client.close();
     await app.close();
-    capture.stop();
   });
 
   it('reports a slow RPC handler with its pattern and call tree; the reply is unchanged', async () => {

@@ -8,8 +8,11 @@ import { TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, tree } from '../support/report-capture.js';
 import { GameGateway, GameService } from './fixtures/game.fixture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  imports: [TraceModule.forRoot({ stream: capture, slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
   providers: [GameService, GameGateway],
 })
 class WsAppModule {}
@@ -29,11 +32,9 @@ function connect(
 describe('Socket.IO gateway', () => {
   let app: INestApplication;
   let url: string;
-  const capture = new ReportCapture();
   const clients: ClientSocket[] = [];
 
   beforeAll(async () => {
-    capture.start();
     app = (await Test.createTestingModule({ imports: [WsAppModule] }).compile()).createNestApplication();
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -43,7 +44,6 @@ describe('Socket.IO gateway', () => {
     // Let polling clients finish their last request before the server (and Jest's environment) goes away.
     await new Promise((resolve) => setTimeout(resolve, 200));
     await app.close();
-    capture.stop();
   });
   beforeEach(() => capture.clear());
 

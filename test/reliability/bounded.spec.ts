@@ -16,6 +16,9 @@ import { Trace, TraceModule } from '../../src/index.js';
 import { CaptureSink } from '../support/capture-sink.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 const gc = (globalThis as { gc?: () => void }).gc;
 function collect(): void {
   if (!gc) throw new Error('run with --expose-gc');
@@ -87,7 +90,15 @@ class PingGateway {
 }
 
 @Module({
-  imports: [TraceModule.forRoot({ format: 'json', slowThresholdMs: 50, hungThresholdMs: 0, otel: { enabled: false } })],
+  imports: [
+    TraceModule.forRoot({
+      stream: capture,
+      format: 'json',
+      slowThresholdMs: 50,
+      hungThresholdMs: 0,
+      otel: { enabled: false },
+    }),
+  ],
   controllers: [SlowController],
   providers: [Slow, PingGateway],
 })
@@ -96,11 +107,9 @@ class BoundedModule {}
 describe('C22 / C23: an app with the real metrics service', () => {
   let app: INestApplication;
   let url: string;
-  const capture = new ReportCapture();
   const clients: ClientSocket[] = [];
 
   beforeAll(async () => {
-    capture.start();
     app = (await Test.createTestingModule({ imports: [BoundedModule] }).compile()).createNestApplication({
       logger: false,
     });
@@ -111,7 +120,6 @@ describe('C22 / C23: an app with the real metrics service', () => {
     for (const client of clients) client.disconnect();
     await sleep(100);
     await app.close();
-    capture.stop();
   });
 
   it("C23: a slow request's context is collected after its report, its snapshot and gc", async () => {

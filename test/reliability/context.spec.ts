@@ -24,6 +24,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Trace, TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 const traceId = (): string | undefined => TraceContext.current()?.traceId;
 
 /** A thenable that is not a Promise: resolves later, from a timer. */
@@ -124,7 +127,13 @@ class ContextGateway {
 
 @Module({
   imports: [
-    TraceModule.forRoot({ format: 'json', slowThresholdMs: 60_000, hungThresholdMs: 0, otel: { enabled: false } }),
+    TraceModule.forRoot({
+      stream: capture,
+      format: 'json',
+      slowThresholdMs: 60_000,
+      hungThresholdMs: 0,
+      otel: { enabled: false },
+    }),
   ],
   controllers: [ContextController],
   providers: [Work, ContextGateway, { provide: APP_FILTER, useClass: RecordingFilter }],
@@ -134,14 +143,12 @@ class ContextModule {}
 describe('context through emitters, thenables, filters and onAny', () => {
   let app: INestApplication;
   let url: string;
-  const capture = new ReportCapture();
   let ticker: NodeJS.Timeout;
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
 
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
-    capture.start();
     app = (await Test.createTestingModule({ imports: [ContextModule] }).compile()).createNestApplication({
       logger: false,
     });
@@ -155,7 +162,6 @@ describe('context through emitters, thenables, filters and onAny', () => {
   afterAll(async () => {
     clearInterval(ticker);
     await app.close();
-    capture.stop();
     process.off('unhandledRejection', onUnhandled);
     expect(unhandled).toEqual([]);
   });

@@ -20,6 +20,9 @@ import { TraceModule } from '../../src/index.js';
 import { SystemMetricsService } from '../../src/metrics/system-metrics.service.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 const MYSQL_ROOT = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const TIMEOUT_MS = 300;
 const MARGIN_MS = 400;
@@ -113,6 +116,7 @@ async function startApp(
     imports: [
       TypeOrmModule.forRoot({ type: 'mysql', url: MYSQL_ROOT, retryAttempts: 0 }),
       TraceModule.forRoot({
+        stream: capture,
         format: 'json',
         redis: APP_REDIS,
         metricsTimeoutMs: TIMEOUT_MS,
@@ -144,19 +148,16 @@ async function startApp(
 }
 
 describe('metrics under fault, with the real probes', () => {
-  const capture = new ReportCapture();
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let redisAdmin: Redis;
   let mysqlAdmin: mysql.Connection;
 
   beforeAll(async () => {
-    capture.start();
     redis = await startRedis();
     redisAdmin = new Redis(redis.port, '127.0.0.1');
     mysqlAdmin = await mysql.createConnection(MYSQL_ROOT);
   });
   afterAll(async () => {
-    capture.stop();
     redisAdmin.disconnect();
     await mysqlAdmin.end();
     await redis.stop();
@@ -274,7 +275,13 @@ describe('metrics under fault, with the real probes', () => {
       @Module({
         imports: [
           TypeOrmModule.forRoot({ type: 'mysql', url: dsUrl, retryAttempts: 0 }),
-          TraceModule.forRoot({ format: 'json', redis: false, metricsTimeoutMs: TIMEOUT_MS, otel: { enabled: false } }),
+          TraceModule.forRoot({
+            stream: capture,
+            format: 'json',
+            redis: false,
+            metricsTimeoutMs: TIMEOUT_MS,
+            otel: { enabled: false },
+          }),
         ],
       })
       class LeastPrivilegeModule {}

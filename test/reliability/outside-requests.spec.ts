@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Trace, TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Trace()
 @Injectable()
 class Ticker implements OnModuleInit, OnModuleDestroy {
@@ -50,12 +53,18 @@ class BusyController {
 
 describe('B13: outside requests', () => {
   let app: INestApplication;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
-    capture.start();
     @Module({
-      imports: [TraceModule.forRoot({ format: 'json', logAll: true, hungThresholdMs: 0, otel: { enabled: false } })],
+      imports: [
+        TraceModule.forRoot({
+          stream: capture,
+          format: 'json',
+          logAll: true,
+          hungThresholdMs: 0,
+          otel: { enabled: false },
+        }),
+      ],
       controllers: [BusyController],
       providers: [Ticker],
     })
@@ -67,7 +76,6 @@ describe('B13: outside requests', () => {
   });
   afterAll(async () => {
     await app.close();
-    capture.stop();
   });
 
   it('interval callbacks see no store while requests run; their @Trace calls record nothing; run() opens its own roots', async () => {

@@ -8,6 +8,9 @@ import request from 'supertest';
 import { Trace, TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 const SECRETS = {
   email: 'alice.s3cr3t@example.com',
   password: 'hunter2-s3cr3t-password',
@@ -60,16 +63,15 @@ class TextSink implements LoggerService {
 }
 
 describe('F41: secrets never reach a report', () => {
-  const capture = new ReportCapture();
   const text = new TextSink();
   const apps: INestApplication[] = [];
 
   beforeAll(async () => {
-    capture.start();
     for (const format of ['json', 'text'] as const) {
       @Module({
         imports: [
           TraceModule.forRoot({
+            stream: capture,
             format,
             logger: text,
             slowThresholdMs: 0,
@@ -90,7 +92,6 @@ describe('F41: secrets never reach a report', () => {
   });
   afterAll(async () => {
     for (const app of apps) await app.close();
-    capture.stop();
   });
 
   it('a failing login with credentials, Authorization and Cookie headers leaves none of them in JSON or text reports', async () => {

@@ -1,44 +1,18 @@
 import type { TraceRecord } from '../../src/trace.types.js';
 
 /**
- * Collects the JSON report lines the library writes to stdout (the lines still reach stdout when `echo`).
- * Other output passes through untouched.
+ * Collects JSON reports through the library's output seam: pass it as `TraceModule.forRoot({ format: 'json', stream:
+ * capture })` and it receives every line (nothing is read from, or patched on, `process.stdout`).
  */
 export class ReportCapture {
   readonly reports: TraceRecord[] = [];
   readonly rawLines: string[] = [];
-  private original: typeof process.stdout.write | undefined;
 
-  constructor(private readonly echo = false) {}
-
-  /**
-   * The capture as a report stream: `TraceModule.forRoot({ format: 'json', stream: capture })` hands it every JSON
-   * line through the library's output seam (no `start()` needed).
-   */
+  /** The stream side: one call per JSON line the library writes. */
   write(line: string): boolean {
     this.rawLines.push(line);
     for (const part of line.split('\n')) if (part) this.reports.push(JSON.parse(part) as TraceRecord);
     return true;
-  }
-
-  start(): this {
-    const original = process.stdout.write.bind(process.stdout);
-    this.original = process.stdout.write;
-    process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-      if (text.startsWith('{"type":"trace"')) {
-        this.rawLines.push(text);
-        for (const line of text.split('\n')) if (line) this.reports.push(JSON.parse(line) as TraceRecord);
-        if (!this.echo) return true;
-      }
-      return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
-    return this;
-  }
-
-  stop(): void {
-    if (this.original) process.stdout.write = this.original;
-    this.original = undefined;
   }
 
   clear(): void {

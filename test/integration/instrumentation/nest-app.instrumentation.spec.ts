@@ -11,6 +11,9 @@ import type { TraceModuleOptions } from '../../../src/index.js';
 import { ReportCapture } from '../../support/report-capture.js';
 import { MYSQL_URL, REDIS_URL, RUN_ID, secret } from './helpers/traces.js';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 /**
  * `@nestjs-modules/ioredis` is CommonJS and `require`s the ESM-only `@nestjs/common` 12, which Jest's ESM runtime
  * cannot load on Node 20: the client is registered the way its `RedisModule.forRoot({ type: 'single', url })` does,
@@ -57,7 +60,10 @@ function appModule(trace: TraceModuleOptions): DynamicModule {
   class AppModule {}
   return {
     module: AppModule,
-    imports: [TypeOrmModule.forRoot({ type: 'mysql', url: MYSQL_URL, retryAttempts: 0 }), TraceModule.forRoot(trace)],
+    imports: [
+      TypeOrmModule.forRoot({ type: 'mysql', url: MYSQL_URL, retryAttempts: 0 }),
+      TraceModule.forRoot({ stream: capture, ...trace }),
+    ],
     controllers: [GameController],
     providers: [GameService, RedisShutdown, { provide: NESTJS_IOREDIS_TOKEN, useFactory: () => new Redis(REDIS_URL) }],
   };
@@ -71,14 +77,7 @@ async function start(trace: TraceModuleOptions): Promise<INestApplication> {
 }
 
 describe('a Nest app with TraceModule, TypeORM and ioredis: the provider instruments the app’s own connections', () => {
-  const capture = new ReportCapture();
-
-  beforeAll(() => {
-    capture.start();
-  });
-
   afterAll(async () => {
-    capture.stop();
     const redis = new Redis(REDIS_URL);
     const keys = await redis.keys(`${RUN_ID}:*`);
     if (keys.length > 0) await redis.del(...keys);
