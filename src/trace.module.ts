@@ -5,6 +5,7 @@ import { defaultSink } from './context/default-sink.js';
 import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
 import { AppConnections } from './connections/app-connections.service.js';
 import { QueryInstrumentationService } from './instrumentation/query-instrumentation.service.js';
+import type { EntryPoint } from './entry/entry-point.js';
 import { bindEntryPoints } from './entry/entry-points.explorer.js';
 import { applyHttpEntry, httpEntryPoint, TraceMiddleware } from './entry/http.entry.js';
 import { rpcEntryPoint } from './entry/rpc.entry.js';
@@ -26,7 +27,13 @@ import {
   TRACE_RAW_OPTIONS,
 } from './trace.options.js';
 import type { TraceModuleOptions } from './trace.options.js';
-import { TRACE_ENTRY_BINDING, TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from './trace.tokens.js';
+import {
+  TRACE_ENTRY_BINDING,
+  TRACE_ENTRY_POINTS,
+  TRACE_LISTENERS,
+  TRACE_METRICS_SOURCE,
+  TRACE_OPTIONS,
+} from './trace.tokens.js';
 
 /**
  * Import once (it is global): traces every HTTP, WebSocket and RPC handler, records `@Trace` calls under them,
@@ -61,19 +68,28 @@ import { TRACE_ENTRY_BINDING, TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIO
     TraceInterceptor,
     TraceMiddleware,
     {
+      // Every transport, in the order a method is offered to them (a controller method with a message pattern is an
+      // RPC handler, not an HTTP one). Adding a transport is a file in src/entry/ and a line here.
+      provide: TRACE_ENTRY_POINTS,
+      useFactory: (interceptor: TraceInterceptor): EntryPoint[] => [
+        rpcEntryPoint(interceptor),
+        httpEntryPoint(),
+        wsEntryPoint(interceptor),
+      ],
+      inject: [TraceInterceptor],
+    },
+    {
       // A factory provider that nothing injects, on purpose: Nest runs it while it creates providers, which is before
       // `app.init()` binds routes, gateways and message handlers to the methods on their classes' prototypes. The
       // handlers must be wrapped by then; an `onModuleInit` hook would be too late for some of them.
       provide: TRACE_ENTRY_BINDING,
-      useFactory: (discovery: DiscoveryService, reporter: TraceReporter, interceptor: TraceInterceptor) =>
+      useFactory: (discovery: DiscoveryService, entryPoints: EntryPoint[], reporter: TraceReporter) =>
         bindEntryPoints(
           { controllers: discovery.getControllers(), providers: discovery.getProviders() },
-          // Every transport, in the order a method is offered to them (a controller method with a message pattern is
-          // an RPC handler, not an HTTP one). Adding a transport is a file in src/entry/ and a line here.
-          [rpcEntryPoint(interceptor), httpEntryPoint(), wsEntryPoint(interceptor)],
+          entryPoints,
           () => reporter,
         ),
-      inject: [DiscoveryService, TraceReporter, TraceInterceptor],
+      inject: [DiscoveryService, TRACE_ENTRY_POINTS, TraceReporter],
     },
   ],
   exports: [TRACE_OPTIONS, TraceInterceptor, SystemMetricsService, TraceReporter],

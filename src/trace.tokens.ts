@@ -8,3 +8,5 @@ export const NO_TRACE_METADATA = 'TRACE:NO_TRACE';
 export const TRACE_METRICS_SOURCE = 'TRACE:METRICS_SOURCE';
 /** The `TraceListener`s the reporter tells about every trace (OpenTelemetry bridge, Prometheus). */
 export const TRACE_LISTENERS = 'TRACE:LISTENERS';
+/** The `EntryPoint`s handlers are bound to at start-up (one per transport; see trace.module.ts). */
+export const TRACE_ENTRY_POINTS = 'TRACE:ENTRY_POINTS';

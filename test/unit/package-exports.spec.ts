@@ -102,6 +102,35 @@ describe('built package (dist/)', () => {
     expect(missing.map((path) => relative(root, path))).toEqual([]);
   });
 
+  it('declares TraceContext with its public API only (the span buffer is internal)', () => {
+    assertBuilt('dist/cjs/context/trace-context.d.ts');
+    for (const format of ['cjs', 'esm']) {
+      const declaration = readFileSync(join(dist, format, 'context', 'trace-context.d.ts'), 'utf8');
+      const members = [...declaration.matchAll(/^ {4}(?:(?:static|get|private|readonly) )*(\w+)[(<;:]/gm)].map(
+        (m) => m[1],
+      );
+      // `trace` is the private field holding the internal record (its type is not declared), `constructor` private.
+      expect(members.sort()).toEqual([
+        'addLog',
+        'constructor',
+        'current',
+        'elapsedMs',
+        'run',
+        'spanId',
+        'trace',
+        'traceId',
+      ]);
+      expect(declaration).toMatch(/private readonly trace;/);
+      expect(declaration).toMatch(/private constructor\(\);/);
+      expect(declaration).not.toMatch(/import/);
+    }
+  });
+
+  it('leaves no @internal member in any declaration file', () => {
+    const leaks = declarationFiles(dist).filter((file) => readFileSync(file, 'utf8').includes('@internal'));
+    expect(leaks.map((file) => relative(root, file))).toEqual([]);
+  });
+
   it('has declarations that import or reference no optional package', () => {
     assertBuilt('dist/cjs/index.d.ts', 'dist/esm/index.d.ts');
     const files = declarationFiles(dist);
