@@ -50,15 +50,20 @@ const DEFAULTS = {
   memoryMonitor: { intervalMs: 30_000, heapLimitPercent: 85, growthSamples: 5 },
 } as const;
 
+/** A finite decimal number as text, what an environment variable holds: `"200"`, `"-1.5"`, `" 0.25 "`. */
+const DECIMAL = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*$/;
+
 function number(
   name: string,
-  value: unknown,
+  given: unknown,
   fallback: number,
   min: number,
   max = Number.MAX_SAFE_INTEGER,
   integer = false,
 ): number {
-  if (value === undefined) return fallback;
+  if (given === undefined) return fallback;
+  // `ConfigService.get<number>()` returns the environment's string; accept it, but no hex, exponent or empty text.
+  const value = typeof given === 'string' && DECIMAL.test(given) ? Number(given) : given;
   const ok =
     typeof value === 'number' &&
     Number.isFinite(value) &&
@@ -70,7 +75,7 @@ function number(
       MESSAGES.invalidOption(
         name,
         `${integer ? 'an integer' : 'a number'} ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`,
-        value,
+        given,
       ),
     );
   }
@@ -79,6 +84,7 @@ function number(
 
 function boolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
   if (typeof value !== 'boolean') throw new Error(MESSAGES.invalidOption(name, 'true or false', value));
   return value;
 }
