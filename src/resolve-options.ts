@@ -36,6 +36,8 @@ export interface ResolvedSocketIoAdminOptions {
   mode: 'development' | 'production';
   namespaceName: string;
   readonly: boolean;
+  /** Path the UI's page is served at, without a trailing `/`; `false`: not served. */
+  serveUi: string | false;
 }
 
 /** `undefined`: not given, so auto-detect. */
@@ -138,8 +140,13 @@ export function resolveSocketIoAdminOptions(
       MESSAGES.invalidOption('socketIoAdmin.namespaceName', "a namespace name starting with '/'", namespaceName),
     );
   }
+  const serveUi = admin.serveUi ?? false;
+  if (serveUi !== false && (typeof serveUi !== 'string' || !/^(\/[\w.~-]+)+\/?$/.test(serveUi))) {
+    throw new Error(MESSAGES.invalidOption('socketIoAdmin.serveUi', "false or a path such as '/admin-ui'", serveUi));
+  }
   return {
     auth,
+    serveUi: serveUi === false ? false : serveUi.replace(/\/$/, ''),
     mode: oneOf('socketIoAdmin.mode', admin.mode, ['development', 'production'] as const, 'production'),
     namespaceName,
     readonly: boolean('socketIoAdmin.readonly', admin.readonly, true),

@@ -156,6 +156,45 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
   });
 });
 
+describe('example game server with the admin UI in development mode (ADMIN_MODE=development)', () => {
+  const reports = new TextReports();
+  const sockets: Socket[] = [];
+  let server: RunningGameServer;
+
+  beforeAll(async () => {
+    server = await startGameServer(
+      {
+        port: 0,
+        host: '127.0.0.1',
+        format: 'text',
+        slowThresholdMs: 5000,
+        slowPathMs: 0,
+        roomCapacity: 4,
+        admin: { username: 'admin', password: 'dev-mode-pass', mode: 'development' },
+        logger: reports,
+      },
+      { nestLogs: false },
+    );
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await server.close();
+  });
+
+  it('creates and joins rooms (socket.data values are Proxies in this mode; the gateway keeps no state there)', async () => {
+    const [host, guest] = await Promise.all([connect(server.url), connect(server.url)]);
+    sockets.push(host, guest);
+    const room = (await host.timeout(5000).emitWithAck('createRoom', { name: 'dev-mode' })) as RoomView;
+    expect(room).toMatchObject({ name: 'dev-mode', players: 1 });
+    expect(await guest.timeout(5000).emitWithAck('joinRoom', { roomId: room.id })).toMatchObject({ players: 2 });
+    expect(await guest.timeout(5000).emitWithAck('leaveRoom', { roomId: room.id })).toMatchObject({ players: 1 });
+    expect(reports.lines.filter((line) => /ERROR/.test(line.text))).toEqual([]);
+    expect(reports.lines.map((line) => line.text)).toContain(
+      'Socket.IO admin UI on namespace /admin (development mode, read-only, basic auth)',
+    );
+  });
+});
+
 describe('npm run example (compiled with tsc, started as a child process)', () => {
   it('compiles, starts on PORT with the embedded default, says so, and answers HTTP', async () => {
     await promisify(execFile)(process.execPath, [

@@ -36,6 +36,12 @@ describe('resolveOptions', () => {
     [{ memoryMonitor: { heapLimitPercent: 150 } }, /"memoryMonitor.heapLimitPercent" must be a number ≥ 1 and ≤ 100/],
     [{ logger: {} }, /"logger" must be a Nest LoggerService/],
     [{ ignoreErrors: true }, /"ignoreErrors" must be a function \(error\) => boolean/],
+    [
+      { socketIoAdmin: { auth: false, allowInsecure: true, serveUi: 'admin-ui' } },
+      /"socketIoAdmin.serveUi" must be false or a path such as '\/admin-ui' \(got "admin-ui"\)/,
+    ],
+    [{ socketIoAdmin: { auth: false, allowInsecure: true, serveUi: '/a b' } }, /"socketIoAdmin.serveUi" must be/],
+    [{ socketIoAdmin: { auth: false, allowInsecure: true, serveUi: true } }, /"socketIoAdmin.serveUi" must be/],
   ])('rejects %p with a message naming the option', (options, message) => {
     expect(() => resolveOptions(options as never)).toThrow(message);
   });
@@ -60,5 +66,13 @@ describe('resolveOptions', () => {
       memoryMonitor: { intervalMs: 1000, heapLimitPercent: 90.5 },
       otel: { enabled: false },
     });
+  });
+
+  it('takes socketIoAdmin.serveUi as a path without its trailing slash', () => {
+    const admin = (serveUi: unknown): unknown =>
+      resolveOptions({ socketIoAdmin: { auth: false, allowInsecure: true, serveUi } } as never).socketIoAdmin;
+    expect(admin('/admin-ui/')).toMatchObject({ serveUi: '/admin-ui' });
+    expect(admin('/ops/socket-admin')).toMatchObject({ serveUi: '/ops/socket-admin' });
+    expect(admin(undefined)).toMatchObject({ serveUi: false });
   });
 });

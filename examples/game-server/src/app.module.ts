@@ -46,8 +46,17 @@ export class AppModule {
           slowThresholdMs: config.slowThresholdMs,
           format: config.format,
           ...(config.logger ? { logger: config.logger } : {}),
-          // Off unless ADMIN_USER and ADMIN_PASSWORD are set; read-only, aggregated stats (production mode).
-          ...(config.admin ? { socketIoAdmin: { auth: config.admin } } : {}),
+          // Off unless ADMIN_USER and ADMIN_PASSWORD are set; read-only; production mode (aggregated stats) unless
+          // ADMIN_MODE=development. The UI's page is served by this app at /admin-ui/ (same origin: no CORS).
+          ...(config.admin
+            ? {
+                socketIoAdmin: {
+                  auth: { username: config.admin.username, password: config.admin.password },
+                  mode: config.admin.mode,
+                  serveUi: '/admin-ui',
+                },
+              }
+            : {}),
         }),
       ],
       controllers: [RoomsController],
