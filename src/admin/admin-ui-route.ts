@@ -73,8 +73,10 @@ export function mountAdminUiPage(adapter: HttpAdapterLike | undefined, prefix: s
   const instance = adapter?.getInstance?.();
   if (type === 'express' && instance) {
     (instance as ExpressLike).use((request, response, next) => {
-      if (request.method !== 'GET' && request.method !== 'HEAD') return next();
-      answer(files, prefix, request.url ?? '').then(
+      // Only requests no route matched get here; anything not below the prefix leaves at once, without a promise.
+      const url = request.url ?? '';
+      if ((request.method !== 'GET' && request.method !== 'HEAD') || !url.startsWith(prefix)) return next();
+      answer(files, prefix, url).then(
         (result) => {
           if (result === undefined) return next();
           response.writeHead(result.status, result.headers);

@@ -156,25 +156,31 @@ describe.each(['express', 'fastify'] as const)('admin UI page served by the app 
         // The dashboard's Namespaces card lists /game; the Sockets page lists its sockets once /game is selected.
         await page.waitForFunction(() => /\/game\s+2\b/.test(document.body.innerText), { timeout: 15_000 });
         await page.goto(`${url}/admin-ui/#/sockets/`, { waitUntil: 'networkidle0', timeout: 20_000 });
-        const select = await page.waitForSelector(
-          'xpath/.//label[normalize-space()="Select namespace"]/ancestor::div[contains(@class,"v-select__slot")]',
-          { visible: true, timeout: 10_000 },
-        );
-        await select!.click();
-        const option = await page.waitForSelector(
-          'xpath/.//div[contains(@class,"v-list-item__title")][normalize-space()="/game"]',
-          {
-            visible: true,
-            timeout: 10_000,
-          },
-        );
-        await option!.click();
         const ids = players.map((player) => player.id!);
-        await page.waitForFunction(
-          (wanted: string[]) => wanted.every((id) => document.body.innerText.includes(id)),
-          { timeout: 15_000 },
-          ids,
-        );
+        // Vuetify's menu opens with a transition: a click during it can be lost on a busy machine, so try again.
+        for (let attempt = 1; ; attempt++) {
+          const select = await page.waitForSelector(
+            'xpath/.//label[normalize-space()="Select namespace"]/ancestor::div[contains(@class,"v-select__slot")]',
+            { visible: true, timeout: 10_000 },
+          );
+          await select!.click();
+          const option = await page.waitForSelector(
+            'xpath/.//div[contains(@class,"v-list-item__title")][normalize-space()="/game"]',
+            { visible: true, timeout: 10_000 },
+          );
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await option!.click();
+          try {
+            await page.waitForFunction(
+              (wanted: string[]) => wanted.every((id) => document.body.innerText.includes(id)),
+              { timeout: 5_000 },
+              ids,
+            );
+            break;
+          } catch (error) {
+            if (attempt === 3) throw error;
+          }
+        }
         await page.screenshot({ path: join(OUTPUT, `${platform}-sockets.png`) });
 
         const origin = new URL(url).origin;
