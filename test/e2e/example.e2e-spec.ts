@@ -152,7 +152,9 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     );
     expect(slow.text).toContain('generating the map of "slow-castle"');
     expect(slow.text).toMatch(/cpu \d+%/);
-    expect(slow.text).toMatch(/loop p99 [\d.]+ms/);
+    // A long GC pause of the shared Jest process (1.5 GB heap late in `npm test`) can leave the sampled window empty:
+    // the report then says so instead of showing a number.
+    expect(slow.text).toMatch(/loop (p99 [\d.]+ms|unavailable \(no event-loop samples yet\))/);
     // The fast create in the previous test was not reported.
     expect(reports.lines.filter((line) => /SLOW .*createRoom/.test(line.text))).toHaveLength(1);
   });
