@@ -12,6 +12,8 @@ const shared: Config = {
 };
 
 const config: Config = {
+  // Creates the MySQL database named in MYSQL_URL when it is missing.
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.spec.ts'] },
     { ...shared, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.spec.ts'] },
