@@ -74,7 +74,9 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     ).catch((error: unknown) => {
       // E.g. better-sqlite3's native module built for another Node version (NODE_MODULE_VERSION): every test of this
       // block fails with this line instead of the run ending.
-      throw new Error(`the example game server did not start: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(
+        `the example game server did not start: ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
   });
   afterAll(async () => {
