@@ -216,7 +216,8 @@ describe('npm run example (compiled with tsc, started as a child process)', () =
     try {
       const deadline = Date.now() + 15_000;
       while (!output.includes(`game server on http://127.0.0.1:${port}`)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the example did not start:\n${output}`);
+        if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline)
+          throw new Error(`the example did not start:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(output).toContain('SQL: SQLite in memory');
@@ -225,7 +226,9 @@ describe('npm run example (compiled with tsc, started as a child process)', () =
       await request(`http://127.0.0.1:${port}`).get('/rooms').expect(200);
     } finally {
       child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+      // A child ended by a signal (e.g. SIGABRT) has exitCode null and has already emitted 'exit'.
+      const ended = child.exitCode !== null || child.signalCode !== null;
+      await new Promise((resolve) => (ended ? resolve(null) : child.once('exit', resolve)));
     }
   }, 60_000);
 });
