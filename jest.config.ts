@@ -9,6 +9,8 @@ const shared: Config = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform,
   testEnvironment: 'node',
+  // .ci/run's Node 24 copy of the tree (.node24/tree): not this tree's modules or tests.
+  modulePathIgnorePatterns: ['<rootDir>/\\.node\\d+/'],
 };
 
 const config: Config = {

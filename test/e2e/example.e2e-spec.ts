@@ -73,11 +73,17 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
         logger: reports,
       },
       { nestLogs: false },
-    );
+    ).catch((error: unknown) => {
+      // E.g. better-sqlite3's native module built for another Node version (NODE_MODULE_VERSION): every test of this
+      // block fails with this line instead of the run ending.
+      throw new Error(
+        `the example game server did not start: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
   });
   afterAll(async () => {
     for (const socket of sockets) socket.close();
-    await server.close();
+    await server?.close();
   });
 
   it('answers HTTP: GET /rooms lists rooms and counters, GET /rooms/:id 404s for a missing room', async () => {
@@ -199,6 +205,34 @@ describe('example game server with the admin UI in development mode (ADMIN_MODE=
   });
 });
 
+describe('example game server start-up failure', () => {
+  it('rejects with the error and leaves the process running (no process.exit or abort inside Jest)', async () => {
+    // Nest's default abortOnError calls process.exit(1), then process.abort(): both are stubbed so that, on a
+    // regression, this test fails instead of the whole run ending.
+    const ends: string[] = [];
+    const { exit, abort } = process;
+    process.exit = ((code?: unknown) => {
+      ends.push(`exit(${String(code)})`);
+      throw new Error(`process.exit(${String(code)}) called`);
+    }) as typeof process.exit;
+    process.abort = (() => {
+      ends.push('abort()');
+      throw new Error('process.abort() called');
+    }) as typeof process.abort;
+    try {
+      // A bad TraceModule option fails in a provider factory, inside Nest's start-up, like a database that cannot open.
+      const start = startGameServer(
+        { port: 0, host: '127.0.0.1', format: 'text', slowThresholdMs: -1, slowPathMs: 0, roomCapacity: 2 },
+        { nestLogs: false },
+      );
+      await expect(start).rejects.toThrow(/slowThresholdMs/);
+    } finally {
+      Object.assign(process, { exit, abort });
+    }
+    expect(ends).toEqual([]);
+  });
+});
+
 describe('npm run example (compiled with tsc, started as a child process)', () => {
   const build = (): Promise<{ stderr: string }> =>
     promisify(execFile)(process.execPath, ['scripts/build-example.mjs'], { encoding: 'utf8' });
@@ -233,7 +267,8 @@ describe('npm run example (compiled with tsc, started as a child process)', () =
     try {
       const deadline = Date.now() + 15_000;
       while (!output.includes(`game server on ${url}`)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the example did not start:\n${output}`);
+        if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline)
+          throw new Error(`the example did not start:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(output).toContain('SQL: SQLite in memory');
@@ -294,7 +329,9 @@ describe('npm run example (compiled with tsc, started as a child process)', () =
       expect(stderr).not.toMatch(/SLOW .*ws createRoom/);
     } finally {
       child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+      // A child ended by a signal (e.g. SIGABRT) has exitCode null and has already emitted 'exit'.
+      const ended = child.exitCode !== null || child.signalCode !== null;
+      await new Promise((resolve) => (ended ? resolve(null) : child.once('exit', resolve)));
     }
   }, 120_000);
 });

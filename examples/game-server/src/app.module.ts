@@ -29,7 +29,15 @@ export class AppModule {
           // The database was checked just above: a later failure is not worth TypeORM's default 9 retries × 3 s.
           retryAttempts: 1,
         })
-      : TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: [Room], synchronize: true });
+      : TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: ':memory:',
+          entities: [Room],
+          synchronize: true,
+          // An in-memory database that fails to open (e.g. better-sqlite3 built for another Node version) will not
+          // open on a retry: fail at once instead of 9 retries 3 s apart.
+          retryAttempts: 0,
+        });
     const redisUrl = config.redisUrl;
     // Loaded only when used: the embedded default needs no Redis package (and Jest's ESM runtime cannot load this
     // CommonJS package, which requires the ESM-only @nestjs/common 12).

@@ -18,6 +18,9 @@ export async function startGameServer(
 ): Promise<RunningGameServer> {
   const app = await NestFactory.create<NestExpressApplication>(await AppModule.register(config), {
     logger: options.nestLogs === false ? ['error'] : undefined,
+    // Nest's default (true) calls process.exit(1) when a module fails to start, which would end a test run that
+    // embeds the server; false rethrows the error to the caller (npm run example still exits with it).
+    abortOnError: false,
   });
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
