@@ -9,9 +9,13 @@ const shared: Config = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform,
   testEnvironment: 'node',
+  // .ci/run's Node 24 copy of the tree (.node24/tree): not this tree's modules or tests.
+  modulePathIgnorePatterns: ['<rootDir>/\\.node\\d+/'],
 };
 
 const config: Config = {
+  // Creates the MySQL database named in MYSQL_URL when it is missing.
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.spec.ts'] },
     { ...shared, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.spec.ts'] },

@@ -41,20 +41,27 @@ export interface ResolvedSocketIoAdminOptions {
   mode: 'development' | 'production';
   namespaceName: string;
   readonly: boolean;
+  /** Path the UI's page is served at, without a trailing `/`; `false`: not served. */
+  serveUi: string | false;
 }
 
 /** `undefined`: not given, so auto-detect. */
 export const AUTO = undefined;
 
+/** A finite decimal number as text, what an environment variable holds: `"200"`, `"-1.5"`, `" 0.25 "`. */
+const DECIMAL = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*$/;
+
 function number(
   name: string,
-  value: unknown,
+  given: unknown,
   fallback: number,
   min: number,
   max = Number.MAX_SAFE_INTEGER,
   integer = false,
 ): number {
-  if (value === undefined) return fallback;
+  if (given === undefined) return fallback;
+  // `ConfigService.get<number>()` returns the environment's string; accept it, but no hex, exponent or empty text.
+  const value = typeof given === 'string' && DECIMAL.test(given) ? Number(given) : given;
   const ok =
     typeof value === 'number' &&
     Number.isFinite(value) &&
@@ -66,7 +73,7 @@ function number(
       MESSAGES.invalidOption(
         name,
         `${integer ? 'an integer' : 'a number'} ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`,
-        value,
+        given,
       ),
     );
   }
@@ -75,6 +82,7 @@ function number(
 
 function boolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
   if (typeof value !== 'boolean') throw new Error(MESSAGES.invalidOption(name, 'true or false', value));
   return value;
 }
@@ -132,8 +140,13 @@ export function resolveSocketIoAdminOptions(
       MESSAGES.invalidOption('socketIoAdmin.namespaceName', "a namespace name starting with '/'", namespaceName),
     );
   }
+  const serveUi = admin.serveUi ?? DEFAULTS.socketIoAdmin.serveUi;
+  if (serveUi !== false && (typeof serveUi !== 'string' || !/^(\/[\w.~-]+)+\/?$/.test(serveUi))) {
+    throw new Error(MESSAGES.invalidOption('socketIoAdmin.serveUi', "false or a path such as '/admin-ui'", serveUi));
+  }
   return {
     auth,
+    serveUi: serveUi === false ? false : serveUi.replace(/\/$/, ''),
     mode: oneOf('socketIoAdmin.mode', admin.mode, ['development', 'production'] as const, DEFAULTS.socketIoAdmin.mode),
     namespaceName,
     readonly: boolean('socketIoAdmin.readonly', admin.readonly, DEFAULTS.socketIoAdmin.readonly),

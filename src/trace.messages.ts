@@ -20,6 +20,10 @@ export const MESSAGES = {
   socketIoAdminNoServer: (): string =>
     'nestjs-trace: option "socketIoAdmin" is set but no gateway has a @WebSocketServer() property, so the admin UI was not mounted; ' +
     'add one to a gateway or call instrumentSocketIoAdmin(server, options) yourself',
+  socketIoAdminUiNoIcons: (): string =>
+    'nestjs-trace: the admin UI page is served without icons: install "@mdi/font" (npm i @mdi/font) to serve the icon font from this app; it is never loaded from a CDN',
+  socketIoAdminUiNoHttp: (prefix: string, type: string | undefined): string =>
+    `nestjs-trace: option "socketIoAdmin.serveUi" ("${prefix}") needs the Express or Fastify HTTP adapter (got ${type === undefined ? 'none' : describe(type)}); the page was not mounted`,
   socketIoAdminNotAServer: (got: unknown): string =>
     `nestjs-trace: socketIoAdmin needs a Socket.IO Server or Namespace (got ${describe(got)})`,
   socketIoAdminPasswordHash: (error: unknown): string =>

@@ -51,7 +51,12 @@ export interface TraceSocketIoAdminOptions {
    * hashed at bootstrap. `false` (no auth) is refused unless `NODE_ENV` is `development` or `allowInsecure` is `true`.
    */
   auth: { username: string; password: string } | false;
-  /** `'production'`: aggregated stats only; `'development'`: every socket, room and event is sent to the UI. @default 'production' */
+  /**
+   * `'production'`: aggregated stats only; `'development'`: every socket, room and event is sent to the UI. In
+   * development mode admin-ui wraps the values of each `socket.data` in Proxies: a `Set`, `Map` or class instance
+   * kept there then fails (`Set.prototype.add called on incompatible receiver`); keep such state elsewhere.
+   * @default 'production'
+   */
   mode?: 'development' | 'production';
   /** Namespace the admin UI connects to. @default '/admin' */
   namespaceName?: string;
@@ -59,6 +64,13 @@ export interface TraceSocketIoAdminOptions {
   readonly?: boolean;
   /** Allow `auth: false` outside `NODE_ENV=development`. @default false */
   allowInsecure?: boolean;
+  /**
+   * Serve the UI that `@socket.io/admin-ui` ships at this path of the app's own HTTP server (Express or Fastify), e.g.
+   * `'/admin-ui'`, with the connection form pre-filled and nothing loaded from outside the machine (icons from
+   * `@mdi/font` when installed). `false`: no page (use the hosted UI, which needs CORS; see docs/admin-ui.md).
+   * @default false
+   */
+  serveUi?: string | false;
 }
 
 /** Options of `TraceModule.forRoot` / `forRootAsync`. */

@@ -1,9 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { OnApplicationBootstrap } from '@nestjs/common';
-import { ModulesContainer } from '@nestjs/core';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { MESSAGES } from '../trace.messages.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
+import { loadAdminUiFiles } from './admin-ui-files.js';
+import { mountAdminUiPage } from './admin-ui-route.js';
+import type { HttpAdapterLike } from './admin-ui-route.js';
 import { mountSocketIoAdmin, toSocketIoServer } from './socket-io-admin.js';
 import type { SocketIoServerLike } from './socket-io.types.js';
 
@@ -13,14 +16,32 @@ const GATEWAY_SERVER_METADATA = 'websockets:is_socket';
 
 /**
  * Mounts `@socket.io/admin-ui` when `socketIoAdmin` is given. Runs at `onApplicationBootstrap`: gateways get their
- * server while modules are registered, before this hook and before clients are accepted.
+ * server while modules are registered, before this hook and before clients are accepted. The UI's page
+ * (`serveUi`) is mounted earlier, at `onModuleInit`: Fastify takes routes only before it is ready.
  */
 @Injectable()
-export class SocketIoAdminService implements OnApplicationBootstrap {
+export class SocketIoAdminService implements OnModuleInit, OnApplicationBootstrap {
+  /** The Socket.IO path the page connects to, known once the gateways' servers are found. */
+  private socketIoPath = '/socket.io';
+
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
     @Inject(ModulesContainer) private readonly modules: ModulesContainer,
+    @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
   ) {}
+
+  onModuleInit(): void {
+    const admin = this.options.socketIoAdmin;
+    if (!admin || admin.serveUi === false) return;
+    const files = loadAdminUiFiles(admin.namespaceName, () => this.socketIoPath);
+    const adapter = this.adapterHost?.httpAdapter as HttpAdapterLike | undefined;
+    if (!mountAdminUiPage(adapter, admin.serveUi, files)) {
+      this.options.logger.warn?.(MESSAGES.socketIoAdminUiNoHttp(admin.serveUi, adapter?.getType?.()));
+      return;
+    }
+    if (!files.icons) this.options.logger.warn?.(MESSAGES.socketIoAdminUiNoIcons());
+    this.options.logger.log(`Socket.IO admin UI page at ${admin.serveUi}/ (served by this app)`);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const admin = this.options.socketIoAdmin;
@@ -30,6 +51,7 @@ export class SocketIoAdminService implements OnApplicationBootstrap {
       this.options.logger.warn?.(MESSAGES.socketIoAdminNoServer());
       return;
     }
+    this.socketIoPath = servers[0]?.path?.() ?? this.socketIoPath;
     await mountSocketIoAdmin(servers, admin);
     this.options.logger.log(
       `Socket.IO admin UI on namespace ${admin.namespaceName} (${admin.mode} mode, ${admin.readonly ? 'read-only' : 'read-write'}, ${admin.auth ? 'basic auth' : 'NO auth'})`,

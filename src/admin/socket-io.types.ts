@@ -3,6 +3,8 @@
 /** The part of a socket.io `Server` that `@socket.io/admin-ui` uses. */
 export interface SocketIoServerLike {
   of(name: string): unknown;
+  /** The Socket.IO path (`'/socket.io'` unless the app changed it). */
+  path?(): string;
 }
 
 /** A socket.io `Namespace` (what a namespaced gateway's `@WebSocketServer()` holds): its `server` is the `Server`. */

@@ -1,4 +1,5 @@
 import { errorText } from '../trace.messages.js';
+import { isLibraryFrame } from './library-frames.js';
 
 interface ErrorLike {
   name?: unknown;
@@ -55,7 +56,7 @@ export function spanErrorMessage(error: unknown): string {
   return safeMessage(error);
 }
 
-/** The report's `error` object. SQL errors are masked; the stack is cut to `maxStackLength`. */
+/** The report's `error` object. SQL errors are masked; the library's frames removed; the stack cut to `maxStackLength`. */
 export function errorInfo(error: unknown, maxStackLength: number): { name: string; message: string; stack?: string } {
   const message = safeMessage(error);
   if (!isObject(error)) return { name: typeof error, message };
@@ -67,8 +68,9 @@ export function errorInfo(error: unknown, maxStackLength: number): { name: strin
       name = className;
     let stack = typeof error.stack === 'string' ? error.stack : undefined;
     if (stack !== undefined) {
-      // The first lines of a stack repeat the (possibly unmasked) message: keep only the frames.
-      const frames = stack.split('\n').filter((line) => line.startsWith('    at '));
+      // The first lines of a stack repeat the (possibly unmasked) message: keep only the frames, and of those not
+      // the library's own wrappers, which sit between every traced caller and callee (library-frames.ts).
+      const frames = stack.split('\n').filter((line) => line.startsWith('    at ') && !isLibraryFrame(line));
       stack = cut([`${name}: ${message}`, ...frames].join('\n'), maxStackLength);
     }
     return stack === undefined || maxStackLength === 0 ? { name, message } : { name, message, stack };

@@ -139,7 +139,12 @@ export function formatText(record: TraceRecord): string {
   }
   if (hidden > 0) out.push(`… ${hidden} more lines`);
   if (record.droppedSpans > 0) out.push(`(${record.droppedSpans} more spans not recorded: maxSpans)`);
-  if (record.error) out.push(`error ${record.error.name}: ${record.error.message}`);
+  if (record.error) {
+    out.push(`error ${record.error.name}: ${record.error.message}`);
+    // Where it came from: the frames kept by errorInfo (library frames removed, cut to maxStackLength).
+    const frames = record.error.stack?.split('\n').slice(1) ?? [];
+    out.push(...frames.map((frame) => `  ${frame.trimStart()}`));
+  }
   if (record.metrics) out.push(...metricsLines(record.metrics));
   return out.join('\n');
 }

@@ -18,7 +18,15 @@ describe('resolveOptions', () => {
 
   it.each([
     [{ slowThresholdMs: -1 }, /"slowThresholdMs" must be a number ≥ 0 \(got -1\)/],
-    [{ slowThresholdMs: '200' }, /"slowThresholdMs" must be a number/],
+    [{ slowThresholdMs: '-1' }, /"slowThresholdMs" must be a number ≥ 0 \(got "-1"\)/],
+    [{ slowThresholdMs: 'abc' }, /"slowThresholdMs" must be a number ≥ 0 \(got "abc"\)/],
+    [{ slowThresholdMs: '' }, /"slowThresholdMs" must be a number ≥ 0 \(got ""\)/],
+    [{ slowThresholdMs: '0x10' }, /"slowThresholdMs" must be a number ≥ 0 \(got "0x10"\)/],
+    [{ slowThresholdMs: '1e3' }, /"slowThresholdMs" must be a number ≥ 0 \(got "1e3"\)/],
+    [{ slowThresholdMs: 'Infinity' }, /"slowThresholdMs" must be a number/],
+    [{ maxSpans: '1.5' }, /"maxSpans" must be an integer ≥ 1 and ≤ 1000000 \(got "1.5"\)/],
+    [{ logAll: 'TRUE' }, /"logAll" must be true or false \(got "TRUE"\)/],
+    [{ logAll: '1' }, /"logAll" must be true or false/],
     [{ slowThresholdMs: Number.NaN }, /"slowThresholdMs"/],
     [{ format: 'xml' }, /"format" must be one of 'text', 'json' \(got "xml"\)/],
     [{ maxSpans: 0 }, /"maxSpans" must be an integer ≥ 1/],
@@ -28,7 +36,43 @@ describe('resolveOptions', () => {
     [{ memoryMonitor: { heapLimitPercent: 150 } }, /"memoryMonitor.heapLimitPercent" must be a number ≥ 1 and ≤ 100/],
     [{ logger: {} }, /"logger" must be a Nest LoggerService/],
     [{ ignoreErrors: true }, /"ignoreErrors" must be a function \(error\) => boolean/],
+    [
+      { socketIoAdmin: { auth: false, allowInsecure: true, serveUi: 'admin-ui' } },
+      /"socketIoAdmin.serveUi" must be false or a path such as '\/admin-ui' \(got "admin-ui"\)/,
+    ],
+    [{ socketIoAdmin: { auth: false, allowInsecure: true, serveUi: '/a b' } }, /"socketIoAdmin.serveUi" must be/],
+    [{ socketIoAdmin: { auth: false, allowInsecure: true, serveUi: true } }, /"socketIoAdmin.serveUi" must be/],
   ])('rejects %p with a message naming the option', (options, message) => {
     expect(() => resolveOptions(options as never)).toThrow(message);
+  });
+
+  it('accepts numbers and booleans as the strings an environment variable holds', () => {
+    const options = resolveOptions({
+      slowThresholdMs: '200',
+      maxSpans: ' 50 ',
+      metricsTimeoutMs: '12.5',
+      logAll: 'true',
+      instrument: { typeorm: 'false', maxStatementLength: '80' },
+      memoryMonitor: { intervalMs: '1000', heapLimitPercent: '90.5' },
+      otel: { enabled: 'false' },
+    } as never);
+    expect(options).toMatchObject({
+      slowThresholdMs: 200,
+      hungThresholdMs: 1000,
+      maxSpans: 50,
+      metricsTimeoutMs: 12.5,
+      logAll: true,
+      instrument: { typeorm: false, maxStatementLength: 80 },
+      memoryMonitor: { intervalMs: 1000, heapLimitPercent: 90.5 },
+      otel: { enabled: false },
+    });
+  });
+
+  it('takes socketIoAdmin.serveUi as a path without its trailing slash', () => {
+    const admin = (serveUi: unknown): unknown =>
+      resolveOptions({ socketIoAdmin: { auth: false, allowInsecure: true, serveUi } } as never).socketIoAdmin;
+    expect(admin('/admin-ui/')).toMatchObject({ serveUi: '/admin-ui' });
+    expect(admin('/ops/socket-admin')).toMatchObject({ serveUi: '/ops/socket-admin' });
+    expect(admin(undefined)).toMatchObject({ serveUi: false });
   });
 });

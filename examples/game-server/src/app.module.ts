@@ -7,6 +7,8 @@ import type { GameServerConfig } from './config.js';
 import { GameGateway } from './game.gateway.js';
 import { GameService } from './game.service.js';
 import { GAME_CONFIG } from './game.tokens.js';
+import { MetricsController } from './metrics.controller.js';
+import { ensureMysqlDatabase } from './mysql-database.js';
 import { Room } from './room.entity.js';
 import { RoomRepository } from './room.repository.js';
 import { MemoryRoomStore, RedisRoomStore, ROOM_STORE } from './room-store.js';
@@ -16,6 +18,7 @@ import { RoomsController } from './rooms.controller.js';
 @Module({})
 export class AppModule {
   static async register(config: GameServerConfig): Promise<DynamicModule> {
+    if (config.mysqlUrl) await ensureMysqlDatabase(config.mysqlUrl);
     const database = config.mysqlUrl
       ? TypeOrmModule.forRoot({
           type: 'mysql',
@@ -23,8 +26,18 @@ export class AppModule {
           entities: [Room],
           synchronize: true,
           poolSize: 10,
+          // The database was checked just above: a later failure is not worth TypeORM's default 9 retries × 3 s.
+          retryAttempts: 1,
         })
-      : TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: [Room], synchronize: true });
+      : TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: ':memory:',
+          entities: [Room],
+          synchronize: true,
+          // An in-memory database that fails to open (e.g. better-sqlite3 built for another Node version) will not
+          // open on a retry: fail at once instead of 9 retries 3 s apart.
+          retryAttempts: 0,
+        });
     const redisUrl = config.redisUrl;
     // Loaded only when used: the embedded default needs no Redis package (and Jest's ESM runtime cannot load this
     // CommonJS package, which requires the ESM-only @nestjs/common 12).
@@ -45,12 +58,23 @@ export class AppModule {
         TraceModule.forRoot({
           slowThresholdMs: config.slowThresholdMs,
           format: config.format,
+          // Handler histograms by outcome on GET /metrics: the load script's count of SLOW and ERROR reports.
+          prometheus: {},
           ...(config.logger ? { logger: config.logger } : {}),
-          // Off unless ADMIN_USER and ADMIN_PASSWORD are set; read-only, aggregated stats (production mode).
-          ...(config.admin ? { socketIoAdmin: { auth: config.admin } } : {}),
+          // Off unless ADMIN_USER and ADMIN_PASSWORD are set; read-only; production mode (aggregated stats) unless
+          // ADMIN_MODE=development. The UI's page is served by this app at /admin-ui/ (same origin: no CORS).
+          ...(config.admin
+            ? {
+                socketIoAdmin: {
+                  auth: { username: config.admin.username, password: config.admin.password },
+                  mode: config.admin.mode,
+                  serveUi: '/admin-ui',
+                },
+              }
+            : {}),
         }),
       ],
-      controllers: [RoomsController],
+      controllers: [RoomsController, MetricsController],
       providers: [{ provide: GAME_CONFIG, useValue: config }, RoomRepository, store, GameService, GameGateway],
     };
   }

@@ -18,8 +18,11 @@ export interface GameServerConfig {
   slowPathMs: number;
   /** Players per room, default 4: joining a full room is the failing path. */
   roomCapacity: number;
-  /** `ADMIN_USER` + `ADMIN_PASSWORD`: turn on the Socket.IO admin UI. */
-  admin?: { username: string; password: string };
+  /**
+   * `ADMIN_USER` + `ADMIN_PASSWORD`: turn on the Socket.IO admin UI; `ADMIN_MODE=development` for its per-socket
+   * details (default `production`: aggregated stats only).
+   */
+  admin?: { username: string; password: string; mode: 'development' | 'production' };
   /** Where text reports go (tests capture them); default Nest's logger. */
   logger?: LoggerService;
 }
@@ -36,6 +39,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GameServerC
   const format = env.TRACE_FORMAT ?? 'text';
   if (format !== 'text' && format !== 'json')
     throw new Error(`TRACE_FORMAT must be "text" or "json" (got ${JSON.stringify(format)})`);
+  const adminMode = env.ADMIN_MODE || 'production';
+  if (adminMode !== 'development' && adminMode !== 'production')
+    throw new Error(`ADMIN_MODE must be "development" or "production" (got ${JSON.stringify(adminMode)})`);
   return {
     port: positiveInt('PORT', env.PORT, 3000),
     host: env.HOST || '127.0.0.1',
@@ -46,6 +52,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GameServerC
     slowPathMs: positiveInt('SLOW_PATH_MS', env.SLOW_PATH_MS, 350),
     roomCapacity: positiveInt('ROOM_CAPACITY', env.ROOM_CAPACITY, 4),
     admin:
-      env.ADMIN_USER && env.ADMIN_PASSWORD ? { username: env.ADMIN_USER, password: env.ADMIN_PASSWORD } : undefined,
+      env.ADMIN_USER && env.ADMIN_PASSWORD
+        ? { username: env.ADMIN_USER, password: env.ADMIN_PASSWORD, mode: adminMode }
+        : undefined,
   };
 }

@@ -8,13 +8,6 @@ type Body = Record<string, unknown> | undefined;
 
 const channel = (roomId: number): string => `room:${roomId}`;
 
-/** Rooms a socket is in, so that a disconnect frees its seats. */
-function joined(client: Socket): Set<number> {
-  const data = client.data as { rooms?: Set<number> };
-  data.rooms ??= new Set<number>();
-  return data.rooms;
-}
-
 /**
  * The game's Socket.IO API on namespace `/game`. Every handler is traced by TraceModule (no decorator needed here);
  * a failing one sends the client an `exception` event (Nest's default for a WsException) and is reported as an error.
@@ -24,12 +17,25 @@ export class GameGateway implements OnGatewayDisconnect {
   /** A `Namespace` (the gateway is namespaced); the admin UI takes its `server`. */
   @WebSocketServer() server!: Namespace;
 
+  /**
+   * Rooms each socket is in (by socket id), so that a disconnect frees its seats. Kept here, not in `socket.data`:
+   * the admin UI in development mode wraps `socket.data` values in Proxies, and a `Set` method called on a Proxy
+   * fails (`Set.prototype.add called on incompatible receiver`).
+   */
+  private readonly joinedRooms = new Map<string, Set<number>>();
+
   constructor(private readonly game: GameService) {}
+
+  private joined(socketId: string): Set<number> {
+    let rooms = this.joinedRooms.get(socketId);
+    if (!rooms) this.joinedRooms.set(socketId, (rooms = new Set<number>()));
+    return rooms;
+  }
 
   @SubscribeMessage('createRoom')
   async createRoom(@MessageBody() body: Body, @ConnectedSocket() client: Socket): Promise<RoomView> {
     const room = await this.game.createRoom(body?.name, client.id);
-    joined(client).add(room.id);
+    this.joined(client.id).add(room.id);
     await client.join(channel(room.id));
     return room;
   }
@@ -37,7 +43,7 @@ export class GameGateway implements OnGatewayDisconnect {
   @SubscribeMessage('joinRoom')
   async joinRoom(@MessageBody() body: Body, @ConnectedSocket() client: Socket): Promise<RoomView> {
     const room = await this.game.joinRoom(body?.roomId, client.id);
-    joined(client).add(room.id);
+    this.joined(client.id).add(room.id);
     await client.join(channel(room.id));
     client.to(channel(room.id)).emit('playerJoined', { roomId: room.id, playerId: client.id, players: room.players });
     return room;
@@ -46,7 +52,7 @@ export class GameGateway implements OnGatewayDisconnect {
   @SubscribeMessage('leaveRoom')
   async leaveRoom(@MessageBody() body: Body, @ConnectedSocket() client: Socket): Promise<RoomView> {
     const room = await this.game.leaveRoom(body?.roomId, client.id);
-    joined(client).delete(room.id);
+    this.joined(client.id).delete(room.id);
     await client.leave(channel(room.id));
     this.server
       .to(channel(room.id))
@@ -59,8 +65,7 @@ export class GameGateway implements OnGatewayDisconnect {
     const room = await this.game.kick(body?.roomId, client.id, body?.playerId);
     const playerId = String(body?.playerId);
     this.server.in(playerId).socketsLeave(channel(room.id));
-    const kicked = this.server.sockets.get(playerId);
-    if (kicked) joined(kicked).delete(room.id);
+    this.joinedRooms.get(playerId)?.delete(room.id);
     this.server.to(playerId).emit('kicked', { roomId: room.id });
     this.server.to(channel(room.id)).emit('playerLeft', { roomId: room.id, playerId, players: room.players });
     return room;
@@ -74,6 +79,8 @@ export class GameGateway implements OnGatewayDisconnect {
   }
 
   async handleDisconnect(client: Socket): Promise<void> {
-    for (const roomId of joined(client)) await this.game.leaveRoom(roomId, client.id);
+    const rooms = this.joinedRooms.get(client.id) ?? [];
+    this.joinedRooms.delete(client.id);
+    for (const roomId of rooms) await this.game.leaveRoom(roomId, client.id);
   }
 }

@@ -9,18 +9,25 @@ import { parseArgs } from 'node:util';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 
-const { values: args } = parseArgs({
-  options: {
-    clients: { type: 'string', short: 'c' },
-    seconds: { type: 'string', short: 's' },
-    url: { type: 'string', short: 'u' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+const USAGE =
+  'npm run example:load -- [--clients 20] [--seconds 10] [--url http://127.0.0.1:3000]\n(env: LOAD_CLIENTS, LOAD_SECONDS, GAME_URL)\n';
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      clients: { type: 'string', short: 'c' },
+      seconds: { type: 'string', short: 's' },
+      url: { type: 'string', short: 'u' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (error) {
+  process.stderr.write(`[load] ${(error as Error).message}\nusage: ${USAGE}`);
+  process.exit(2);
+}
+const args = parsed.values;
 if (args.help) {
-  process.stdout.write(
-    'npm run example:load -- [--clients 20] [--seconds 10] [--url http://127.0.0.1:3000]\n(env: LOAD_CLIENTS, LOAD_SECONDS, GAME_URL)\n',
-  );
+  process.stdout.write(USAGE);
   process.exit(0);
 }
 
@@ -39,6 +46,7 @@ if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
 const base = url.origin;
 
 const stats = { sent: 0, ok: 0, slow: 0, errors: new Map<string, number>() };
+type ReportCounts = { slow: number; error: number };
 const rooms: number[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
@@ -103,12 +111,16 @@ interface RoomView {
   players: number;
 }
 
-async function player(index: number, deadline: number): Promise<void> {
+function connect(): Promise<Socket> {
   const socket = io(`${base}/game`, { transports: ['websocket'], reconnection: false });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
+  return new Promise<Socket>((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
     socket.once('connect_error', reject);
   });
+}
+
+async function player(index: number, deadline: number): Promise<void> {
+  const socket = await connect();
   let room: RoomView | undefined;
   const others = new Set<string>();
   socket.on('playerJoined', (e: { playerId: string }) => others.add(e.playerId));
@@ -151,6 +163,46 @@ async function player(index: number, deadline: number): Promise<void> {
   socket.close();
 }
 
+/**
+ * SLOW and ERROR reports of the server's Socket.IO handlers so far, from the handler histograms on GET /metrics
+ * (each finished trace counted by outcome: the same decision that reports it). Undefined when not available.
+ */
+async function reportCounts(): Promise<ReportCounts | undefined> {
+  try {
+    const response = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2000) });
+    if (!response.ok) return undefined;
+    const counts = { slow: 0, error: 0 };
+    const line = /^nestjs_trace_handler_duration_seconds_count\{transport="ws",[^}]*outcome="(slow|error)"\} (\d+)$/gm;
+    for (const [, outcome, count] of (await response.text()).matchAll(line))
+      counts[outcome as 'slow' | 'error'] += Number(count);
+    return counts;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The failing path, on purpose: a host creates a room and players join it one by one until one is refused
+ * (`Room "…" is full`). Random joins alone rarely meet a full room.
+ */
+async function fullRoom(): Promise<void> {
+  const host = await connect();
+  const guests: Socket[] = [];
+  try {
+    const created = await request<RoomView & { capacity: number }>(host, 'createRoom', { name: 'full-house' });
+    if (!created.ok) return;
+    rooms.push(created.value.id);
+    for (let seat = 1; seat <= created.value.capacity; seat++) {
+      const guest = await connect();
+      guests.push(guest);
+      const joined = await request<RoomView>(guest, 'joinRoom', { roomId: created.value.id });
+      if (!joined.ok) break;
+    }
+  } finally {
+    for (const socket of [host, ...guests]) socket.close();
+  }
+}
+
 function progress(elapsed: number): string {
   const width = 20;
   const done = Math.min(width, Math.round((elapsed / seconds) * width));
@@ -159,6 +211,7 @@ function progress(elapsed: number): string {
 }
 
 const child = (await reachable()) ? undefined : await startServer();
+const reportsBefore = await reportCounts();
 const started = Date.now();
 const deadline = started + seconds * 1000;
 process.stderr.write(`[load] ${clientsCount} clients for ${seconds} s against ${base}/game\n`);
@@ -166,13 +219,24 @@ const ticker = setInterval(
   () => process.stderr.write(progress(Math.round((Date.now() - started) / 1000)) + '\n'),
   1000,
 );
-const results = await Promise.allSettled(Array.from({ length: clientsCount }, (_, i) => player(i + 1, deadline)));
+const results = await Promise.allSettled([
+  fullRoom(),
+  ...Array.from({ length: clientsCount }, (_, i) => player(i + 1, deadline)),
+]);
 clearInterval(ticker);
 process.stderr.write(progress(seconds) + '\n');
 
 const failedClients = results.filter((r) => r.status === 'rejected');
+// Reports are written when a handler finishes: give the last ones a moment.
+await sleep(500);
+const reportsAfter = await reportCounts();
+const reports =
+  reportsBefore && reportsAfter
+    ? `server reports: ${reportsAfter.slow - reportsBefore.slow} SLOW, ${reportsAfter.error - reportsBefore.error} ERROR`
+    : 'server reports: unknown (no /metrics at the server)';
 const summary = [
-  `[load] done: ${stats.sent} events, ${stats.ok} acknowledged, ${stats.slow} on the slow path, ${rooms.length} rooms created`,
+  `[load] done: ${stats.sent} events, ${stats.ok} acknowledged, ${rooms.length} rooms created`,
+  `[load] ${stats.slow} createRoom requests sent to the slow path; ${reports}`,
   ...[...stats.errors].map(([message, count]) => `[load]   ${count} × ${message}`),
   ...(failedClients.length
     ? [

@@ -1,9 +1,18 @@
 import { configFromEnv } from './config.js';
 import { startGameServer } from './server.js';
 
-const config = configFromEnv();
-// JSON mode keeps stdout for report lines (`npm run example | jq`): Nest's own logs are cut to errors.
-const { url } = await startGameServer(config, { nestLogs: config.format === 'text' });
+let config: ReturnType<typeof configFromEnv>;
+let url: string;
+try {
+  config = configFromEnv();
+  // JSON mode keeps stdout for report lines (`npm run example | jq`): Nest's own logs are cut to errors.
+  ({ url } = await startGameServer(config, { nestLogs: config.format === 'text' }));
+} catch (error) {
+  process.stderr.write(`\n  example game server: ${(error as Error).message}\n\n`);
+  process.exit(1);
+}
+const loadUrl = url === 'http://127.0.0.1:3000' ? '' : ` --url ${url}`;
+const load = loadUrl === '' ? '' : ` --${loadUrl}`;
 const hidePassword = (u: string): string => u.replace(/\/\/[^@/]*@/, '//***@');
 
 const lines = [
@@ -15,10 +24,15 @@ const lines = [
   config.redisUrl
     ? `  Rooms: Redis at ${hidePassword(config.redisUrl)}`
     : '  Rooms: in-process store (embedded default; set REDIS_URL=redis://host:6379 for Redis)',
-  `  Reports: handlers slower than ${config.slowThresholdMs} ms or failing, as ${config.format === 'json' ? 'JSON lines on stdout' : 'text (TRACE_FORMAT=json for JSON lines)'}`,
+  `  Reports: handlers slower than ${config.slowThresholdMs} ms or failing, ${
+    config.format === 'json'
+      ? 'as JSON lines, all on stdout'
+      : "as text through Nest's logger: SLOW and HUNG on stdout, ERROR on stderr (2>&1 for one stream; TRACE_FORMAT=json for JSON lines on stdout)"
+  }`,
   '',
   '  Drive it:',
-  `    npm run example:load${url === 'http://127.0.0.1:3000' ? '' : ` -- --url ${url}`}    20 Socket.IO clients for 10 s (add -- --clients 50 --seconds 30)`,
+  `    npm run example:load${load}                             20 Socket.IO clients for 10 s`,
+  `    npm run example:load -- --clients 50 --seconds 30${loadUrl}   50 clients for 30 s`,
   `    curl ${url}/rooms    rooms and counters over HTTP`,
   `    Socket.IO namespace ${url}/game:  createRoom {name}  joinRoom {roomId}  leaveRoom {roomId}  kick {roomId, playerId}  chat {roomId, text}`,
   `    Slow path: a room name starting with "slow". Failing path: joining a full room (${config.roomCapacity} players).`,

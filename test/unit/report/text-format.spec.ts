@@ -44,6 +44,28 @@ const record: TraceRecord = {
 };
 
 describe('text format', () => {
+  it('prints where an error came from: the frames of the stack under the error line', () => {
+    const failed: TraceRecord = {
+      ...record,
+      outcome: 'error',
+      error: {
+        name: 'TypeError',
+        message: "Cannot read properties of undefined (reading 'push')",
+        stack:
+          "TypeError: Cannot read properties of undefined (reading 'push')\n" +
+          '    at GameService.saveRoom (/app/dist/game.service.js:42:7)\n' +
+          '    at async GameGateway.handleCreateRoom (/app/dist/game.gateway.js:17:5)',
+      },
+    };
+    const lines = formatText(failed).split('\n');
+    const at = lines.indexOf("error TypeError: Cannot read properties of undefined (reading 'push')");
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 3)).toEqual([
+      '  at GameService.saveRoom (/app/dist/game.service.js:42:7)',
+      '  at async GameGateway.handleCreateRoom (/app/dist/game.gateway.js:17:5)',
+    ]);
+  });
+
   it('prints a header, an aligned indented tree, the failing span and the metrics', () => {
     const lines = formatText(record).split('\n');
     expect(lines[0]).toBe(
