@@ -61,6 +61,7 @@ export class AppModule {
           // Handler histograms by outcome on GET /metrics: the load script's count of SLOW and ERROR reports.
           prometheus: {},
           ...(config.logger ? { logger: config.logger } : {}),
+          ...(config.reportStream ? { stream: config.reportStream } : {}),
           // Off unless ADMIN_USER and ADMIN_PASSWORD are set; read-only; production mode (aggregated stats) unless
           // ADMIN_MODE=development. The UI's page is served by this app at /admin-ui/ (same origin: no CORS).
           ...(config.admin

@@ -25,6 +25,8 @@ export interface GameServerConfig {
   admin?: { username: string; password: string; mode: 'development' | 'production' };
   /** Where text reports go (tests capture them); default Nest's logger. */
   logger?: LoggerService;
+  /** Where JSON reports go (the soak script counts them there); default stdout. */
+  reportStream?: { write(line: string): unknown };
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
