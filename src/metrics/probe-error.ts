@@ -1,7 +1,7 @@
 import type { ProbeError } from '../trace.types.js';
 import { ProbeTimeoutError } from './with-timeout.js';
 
-/** A `ProbeError` (DESIGN.md): the probe is configured but could not answer. */
+/** A `ProbeError` (docs/metrics.md): the probe is configured but could not answer. */
 export function probeError(status: ProbeError['status'], error: string): ProbeError {
   return { status, error };
 }

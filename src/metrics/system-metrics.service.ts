@@ -70,7 +70,7 @@ export class SystemMetricsService implements OnModuleInit, OnApplicationShutdown
   }
 
   /**
-   * The machine, the event loop, the app's MySQL pool and server, and Redis, right now (DESIGN.md `metrics`).
+   * The machine, the event loop, the app's MySQL pool and server, and Redis, right now (`metrics` in docs/report-format.md).
    *
    * Never rejects. Each probe is bounded by `metricsTimeoutMs` and runs in parallel with the others, so a snapshot
    * takes at most about that long. A section is `null` when the app has no such connection, and a `ProbeError`

@@ -33,7 +33,7 @@ export function dbFields(
       options.instrument.statement === 'none' ? operation : normalizeSql(raw, options.instrument.maxStatementLength);
     return { name: `mysql ${operation}`, kind: 'db', system: 'mysql', statement };
   }
-  // A pipeline / multi is named in lower case like DESIGN.md's `redis pipeline`; single commands upper case.
+  // A pipeline / multi is named in lower case like `redis pipeline` in docs/report-format.md; single commands upper case.
   if (db.commands !== undefined) {
     const batch = (db.statement ?? 'pipeline').toLowerCase();
     return { name: `redis ${batch}`, kind: 'db', system: 'redis', statement: batch };

@@ -1,5 +1,5 @@
-// Catalogue C21 (span cap, linear cost), C22 socket half (5,000 Socket.IO events, heap back near baseline), C23 (the
-// metrics samplers never pin a request's context), E40 (heap warning by heap_size_limit, not heapUsed / heapTotal).
+// Bounded cost: the span cap (linear cost), 5,000 Socket.IO events (heap back near baseline), metrics samplers that
+// never pin a request's context, and the heap warning by heap_size_limit (not heapUsed / heapTotal).
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { get } from 'node:http';
@@ -26,7 +26,7 @@ function collect(): void {
   gc();
 }
 
-describe('C21: one trace calling a traced method 100,000 times', () => {
+describe('one trace calling a traced method 100,000 times', () => {
   class Hot {
     @Trace()
     tick(n: number): number {
@@ -104,7 +104,7 @@ class PingGateway {
 })
 class BoundedModule {}
 
-describe('C22 / C23: an app with the real metrics service', () => {
+describe('an app with the real metrics service', () => {
   let app: INestApplication;
   let url: string;
   const clients: ClientSocket[] = [];
@@ -122,7 +122,7 @@ describe('C22 / C23: an app with the real metrics service', () => {
     await app.close();
   });
 
-  it("C23: a slow request's context is collected after its report, its snapshot and gc", async () => {
+  it("a slow request's context is collected after its report, its snapshot and gc", async () => {
     // Connection: close — a keep-alive socket's idle timer is armed inside the request and holds its context for
     // keepAliveTimeout (5 s, Node's http server); that is Node's, not the samplers'.
     const status = await new Promise<number>((resolve, reject) => {
@@ -144,7 +144,7 @@ describe('C22 / C23: an app with the real metrics service', () => {
     expect(lastSlowContext!.deref()).toBeUndefined();
   });
 
-  it('C22: 5,000 Socket.IO events leave the heap near its baseline', async () => {
+  it('5,000 Socket.IO events leave the heap near its baseline', async () => {
     for (let i = 0; i < 5; i++) {
       const socket = io(`${url}/bounded`, { transports: ['websocket'], reconnection: false });
       await new Promise<void>((resolve, reject) => {
@@ -179,7 +179,7 @@ describe('C22 / C23: an app with the real metrics service', () => {
   }, 60_000);
 });
 
-describe('E40: the memory monitor in a 64 MB heap (child process, built package)', () => {
+describe('the memory monitor in a 64 MB heap (child process, built package)', () => {
   it('no warning with ~20 MB live and heapUsed / heapTotal > 0.9; a warning at >= 85 % of heap_size_limit', () => {
     const output = execFileSync(
       process.execPath,

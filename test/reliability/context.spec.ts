@@ -1,6 +1,6 @@
-// Catalogue B12 (emitters bound with AsyncResource.bind, custom thenables under 100 concurrent requests), B14
-// (`onAny` handlers), B16 (exception filters see the handler's trace for HttpException and WsException) and B19
-// (awaiting a custom thenable keeps the context).
+// Context propagation: emitters bound with AsyncResource.bind, custom thenables under 100 concurrent requests,
+// `onAny` handlers, exception filters that see the handler's trace (HttpException and WsException), and awaiting a
+// custom thenable keeps the context.
 import 'reflect-metadata';
 import { AsyncResource } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
@@ -107,7 +107,7 @@ class RecordingWsFilter extends BaseWsExceptionFilter {
 class ContextGateway {
   constructor(private readonly work: Work) {}
   handleConnection(client: Socket): void {
-    // B14: `onAny` runs outside Nest's handlers; it sees no request's trace, and TraceContext.run gives it its own.
+    // `onAny` runs outside Nest's handlers; it sees no request's trace, and TraceContext.run gives it its own.
     client.onAny((event: string, ...args: unknown[]) => {
       const ack = args[args.length - 1];
       if (event !== 'any' || typeof ack !== 'function') return;
@@ -166,7 +166,7 @@ describe('context through emitters, thenables, filters and onAny', () => {
     expect(unhandled).toEqual([]);
   });
 
-  it('B12/B19: 100 concurrent requests keep their own trace through a bound emitter, a custom thenable, setImmediate and nextTick', async () => {
+  it('100 concurrent requests keep their own trace through a bound emitter, a custom thenable, setImmediate and nextTick', async () => {
     const bodies = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
         fetch(`${url}/ctx/k${i}`).then((r) => r.json() as Promise<{ handler?: string; inner?: string }>),
@@ -180,7 +180,7 @@ describe('context through emitters, thenables, filters and onAny', () => {
   });
 
   it.each([400, 500])(
-    "B16: HttpException %i keeps its status and is reported once with the service's trace",
+    "HttpException %i keeps its status and is reported once with the service's trace",
     async (status) => {
       const key = `s${status}`;
       const response = await fetch(`${url}/fail/${key}/${status}`);
@@ -193,7 +193,7 @@ describe('context through emitters, thenables, filters and onAny', () => {
   // nestjs/nest#15317: Nest's router proxy awaits the handler outside any interceptor's context, so an HTTP exception
   // filter sees a trace only because TraceMiddleware opens it before the router.
   it.each([400, 403, 404, 500])(
-    "B16: the global exception filter sees the service's trace for HttpException %i; status unchanged",
+    "the global exception filter sees the service's trace for HttpException %i; status unchanged",
     async (status) => {
       const key = `h${status}`;
       const response = await fetch(`${url}/fail/${key}/${status}`);
@@ -223,7 +223,7 @@ describe('context through emitters, thenables, filters and onAny', () => {
       await sleep(200);
     });
 
-    it("B16: a WsException filter sees the service's trace; the client still gets the exception event", async () => {
+    it("a WsException filter sees the service's trace; the client still gets the exception event", async () => {
       const client = await connect('websocket');
       const exception = new Promise<unknown>((resolve) => client.once('exception', resolve));
       client.emit('fail', { key: 'w1' });
@@ -235,7 +235,7 @@ describe('context through emitters, thenables, filters and onAny', () => {
       );
     });
 
-    it('B14: onAny handlers of websocket-only and polling-only clients see no request trace, and TraceContext.run gives each its own', async () => {
+    it('onAny handlers of websocket-only and polling-only clients see no request trace, and TraceContext.run gives each its own', async () => {
       const sockets = [
         ...(await Promise.all([0, 1, 2, 3, 4].map(() => connect('websocket')))),
         ...(await Promise.all([0, 1, 2, 3, 4].map(() => connect('polling')))),

@@ -1,5 +1,5 @@
-// Catalogue A6 (gateway / RPC metadata with @Trace above and below), A10 (hostile arguments) and A11 (internal
-// failures of logger, metrics source and listeners never reach the app, and are logged at most once per interval).
+// Decorators: gateway / RPC metadata with @Trace above and below, hostile arguments, and internal failures of the
+// logger, the metrics source and listeners, which never reach the app and are logged at most once per interval.
 import 'reflect-metadata';
 import { BadRequestException, Controller, Get, Injectable, Module } from '@nestjs/common';
 import type { INestApplication, LoggerService } from '@nestjs/common';
@@ -79,7 +79,7 @@ describe('A6: @SubscribeMessage / @MessagePattern metadata with @Trace above and
   });
 });
 
-describe('A10: hostile arguments pass through traced methods untouched', () => {
+describe('hostile arguments pass through traced methods untouched', () => {
   const sink = new CaptureSink();
   beforeAll(() => void sink.install());
   afterAll(() => sink.uninstall());
@@ -174,7 +174,7 @@ describe('A10: hostile arguments pass through traced methods untouched', () => {
   });
 });
 
-describe('A11: failures inside the library never reach the app and are logged at most once per interval', () => {
+describe('failures inside the library never reach the app and are logged at most once per interval', () => {
   @Injectable()
   @Trace()
   class Work {

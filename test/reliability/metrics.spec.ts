@@ -1,6 +1,6 @@
-// Catalogue D27 (app ioredis client on defaults, Redis unreachable), D31 (CLIENT LIST never sent), D34 (least-privilege
-// MariaDB user), D36 (storm of 500 failing calls), D37 (snapshot off the critical path while Redis is paused), F44
-// (no password / URL in snapshots) and hung handlers under the real probes. The shared MariaDB and Redis are never
+// Metrics under faults: the app's ioredis client on defaults with Redis unreachable, CLIENT LIST never sent, a
+// least-privilege MariaDB user, a storm of 500 failing calls, the snapshot off the critical path while Redis is
+// paused, no password or URL in snapshots, and hung handlers under the real probes. The shared MariaDB and Redis are never
 // paused or stopped: Redis faults use a private redis-server on a free port.
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
@@ -169,7 +169,7 @@ describe('metrics under fault, with the real probes', () => {
     beforeAll(async () => ({ app, url } = await startApp(redis.port, { slowThresholdMs: 100, hungThresholdMs: 400 })));
     afterAll(async () => app.close());
 
-    it('D31: snapshots never send CLIENT LIST and never contain addr=', async () => {
+    it('snapshots never send CLIENT LIST and never contain addr=', async () => {
       const service = app.get(SystemMetricsService);
       const before = await commandCalls(redisAdmin, 'client|list');
       const infoBefore = await commandCalls(redisAdmin, 'info');
@@ -183,7 +183,7 @@ describe('metrics under fault, with the real probes', () => {
       expect((await commandCalls(redisAdmin, 'info')) - infoBefore).toBeGreaterThanOrEqual(3);
     });
 
-    it('D36: 500 concurrent failing calls keep their status; SHOW STATUS and INFO are asked only a handful of times', async () => {
+    it('500 concurrent failing calls keep their status; SHOW STATUS and INFO are asked only a handful of times', async () => {
       await sleep(600);
       const status = async (): Promise<number> => {
         const [rows] = await mysqlAdmin.query("SHOW GLOBAL STATUS LIKE 'Com_show_status'");
@@ -226,7 +226,7 @@ describe('metrics under fault, with the real probes', () => {
       expect(capture.reports.filter((r) => r.outcome === 'hung' && r.traceId === hung!.traceId)).toHaveLength(1);
     }, 15_000);
 
-    it('D37: a 300 ms handler answers in about 300 ms while the metrics Redis is paused', async () => {
+    it('a 300 ms handler answers in about 300 ms while the metrics Redis is paused', async () => {
       await sleep(600); // past the reuse window of the previous test's snapshot
       capture.clear();
       await redisAdmin.client('PAUSE', 3000, 'ALL');
@@ -245,7 +245,7 @@ describe('metrics under fault, with the real probes', () => {
     });
   });
 
-  it('D27: the app client on ioredis defaults with Redis unreachable: snapshot within budget, offline queue untouched', async () => {
+  it('the app client on ioredis defaults with Redis unreachable: snapshot within budget, offline queue untouched', async () => {
     const { app } = await startApp(await freePort());
     try {
       const client = app.get<Redis>(APP_REDIS);
@@ -261,7 +261,7 @@ describe('metrics under fault, with the real probes', () => {
     }
   });
 
-  describe('D34 / F44: a least-privilege MariaDB user with a password', () => {
+  describe('a least-privilege MariaDB user with a password', () => {
     const user = `nt_rel_${process.pid}`;
     const password = `pw-${randomBytes(9).toString('hex')}`;
     let dataSource: DataSource;

@@ -1,4 +1,4 @@
-// Catalogue B13: work started at bootstrap (a module-init setInterval) never sees a request's trace, and a @Trace
+// Work started at bootstrap (a module-init setInterval) never sees a request's trace, and a @Trace
 // method it calls records nothing; `TraceContext.run` there opens its own root (transport manual).
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module } from '@nestjs/common';
@@ -51,7 +51,7 @@ class BusyController {
   }
 }
 
-describe('B13: outside requests', () => {
+describe('outside requests', () => {
   let app: INestApplication;
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-// Catalogue F41: no argument values, passwords, tokens, cookies or Authorization headers in any report (text or JSON).
+// No argument values, passwords, tokens, cookies or Authorization headers in any report (text or JSON).
 import 'reflect-metadata';
 import { Body, Controller, Injectable, Module, Post, UnauthorizedException } from '@nestjs/common';
 import type { INestApplication, LoggerService } from '@nestjs/common';
@@ -62,7 +62,7 @@ class TextSink implements LoggerService {
   }
 }
 
-describe('F41: secrets never reach a report', () => {
+describe('secrets never reach a report', () => {
   const text = new TextSink();
   const apps: INestApplication[] = [];
 
