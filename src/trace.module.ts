@@ -1,4 +1,4 @@
-import { Global, Inject, Module, Optional } from '@nestjs/common';
+import { Inject, Module, Optional } from '@nestjs/common';
 import type { DynamicModule, MiddlewareConsumer, NestModule, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, HttpAdapterHost } from '@nestjs/core';
 import { defaultSink } from './context/default-sink.js';
@@ -36,10 +36,11 @@ import {
 } from './trace.tokens.js';
 
 /**
- * Import once (it is global): traces every HTTP, WebSocket and RPC handler, records `@Trace` calls under them,
+ * Import once (global unless `isGlobal: false`): traces every HTTP, WebSocket and RPC handler, records `@Trace` calls under them,
  * and reports slow and failing ones with a machine snapshot.
  */
-@Global()
+// Global unless `isGlobal: false` (the ConfigurableModuleBuilder extra in trace.options.ts): tracing itself works
+// either way; `isGlobal` decides whether every module can inject SystemMetricsService and TraceInterceptor.
 @Module({
   imports: [DiscoveryModule],
   providers: [
@@ -64,7 +65,7 @@ import {
       useFactory: (...listeners: TraceListener[]) => listeners,
       inject: [OtelBridge, PrometheusMetrics],
     },
-    // Exported for apps that bind it themselves; not registered globally (see trace.middleware.ts).
+    // Exported for apps that bind it themselves; not registered globally (see entry/http.entry.ts).
     TraceInterceptor,
     TraceMiddleware,
     {

@@ -3,7 +3,7 @@ import { Controller, Get, HttpException, Injectable, Module, NotFoundException, 
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { Trace, TraceContext, TraceModule } from '../../src/index.js';
+import { SystemMetricsService, Trace, TraceContext, TraceModule } from '../../src/index.js';
 import type { TraceModuleOptions } from '../../src/index.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
 
@@ -224,6 +224,39 @@ describe('TraceModule', () => {
       expect(slow!.error).toBeUndefined();
       expect(slow!.spans[0]!.error).toBe('no such room');
       expect(broken).toMatchObject({ outcome: 'error', error: { message: 'database on fire' } });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('TraceModule isGlobal', () => {
+  @Injectable()
+  class NeedsMetrics {
+    constructor(readonly metrics: SystemMetricsService) {}
+  }
+  @Module({ providers: [NeedsMetrics] })
+  class FeatureModule {}
+
+  it('is global by default: any module can inject SystemMetricsService', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [TraceModule.forRoot({ stream: capture }), FeatureModule],
+    }).compile();
+    expect(moduleRef.get(NeedsMetrics).metrics).toBeInstanceOf(SystemMetricsService);
+    await moduleRef.close();
+  });
+
+  it('with isGlobal: false only importing modules can, and handlers are still traced', async () => {
+    await expect(
+      Test.createTestingModule({
+        imports: [TraceModule.forRoot({ isGlobal: false, stream: capture }), FeatureModule],
+      }).compile(),
+    ).rejects.toThrow(/SystemMetricsService/);
+    capture.clear();
+    const app = await createApp({ isGlobal: false, format: 'json', logAll: true } as TraceModuleOptions);
+    try {
+      await request(app.getHttpServer()).get('/fast').expect(200);
+      await capture.waitFor((r) => r.handler === 'TickController.fast');
     } finally {
       await app.close();
     }
