@@ -15,7 +15,7 @@ import { ReportCapture, sleep } from '../support/report-capture';
  * Pins the Nest 11 fact the library works around (nestjs/nest#1598): @nestjs/websockets 11 builds the gateway
  * interceptor context without the application config, so an APP_INTERCEPTOR never runs for a gateway handler, while
  * one bound with @UseInterceptors does. If this spec starts failing, Nest changed that behaviour: revisit
- * src/interceptor/handler-binding.ts (the gateway binding must then not open a second trace).
+ * src/entry/ws.entry.ts (the gateway binding must then not open a second trace).
  */
 const calls: string[] = [];
 
