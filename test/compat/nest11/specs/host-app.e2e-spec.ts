@@ -15,8 +15,13 @@ import { TraceContext, TraceModule } from 'nestjs-trace';
 import { ReportCapture, sleep, tree } from '../support/report-capture';
 import { HostAppController, MailerService, TenantController, hostAppProviders } from '../support/host-app.fixture';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 0, logAll: true, format: 'json', hungThresholdMs: 0 })],
+  imports: [
+    TraceModule.forRoot({ stream: capture, slowThresholdMs: 0, logAll: true, format: 'json', hungThresholdMs: 0 }),
+  ],
   controllers: [HostAppController, TenantController],
   providers: hostAppProviders,
 })
@@ -26,10 +31,8 @@ const platforms = ['express', 'fastify'] as const;
 
 describe.each(platforms)('Nest 11 / %s: the app sees what it would without the library', (platform) => {
   let app: INestApplication;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
-    capture.start();
     const moduleRef = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
     if (platform === 'fastify') {
       app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
@@ -43,7 +46,6 @@ describe.each(platforms)('Nest 11 / %s: the app sees what it would without the l
 
   afterAll(async () => {
     await app.close();
-    capture.stop();
   });
 
   beforeEach(() => capture.clear());
@@ -124,19 +126,19 @@ class DirectGateway {
 }
 
 describe('a gateway method called directly (a unit test) opens no trace', () => {
-  const capture = new ReportCapture();
-  afterAll(() => capture.stop());
+  const direct = new ReportCapture();
 
   it('records nothing for a message handler or a connection hook with a stand-in socket', async () => {
-    capture.start();
     const moduleRef = await Test.createTestingModule({
-      imports: [TraceModule.forRoot({ slowThresholdMs: 0, logAll: true, format: 'json', hungThresholdMs: 0 })],
+      imports: [
+        TraceModule.forRoot({ stream: direct, slowThresholdMs: 0, logAll: true, format: 'json', hungThresholdMs: 0 }),
+      ],
       providers: [DirectGateway],
     }).compile();
     expect(moduleRef.get(DirectGateway).ping()).toBe('pong');
     moduleRef.get(DirectGateway).handleConnection({ id: 'fake', handshake: { headers: {} } });
     await sleep(100);
-    expect(capture.reports).toEqual([]);
+    expect(direct.reports).toEqual([]);
     await moduleRef.close();
   });
 });
@@ -155,8 +157,8 @@ describe('a traced method whose handled promise nobody awaits (in a real app pro
 
 describe.each(platforms)('reports pending at app.close() over %s', (platform) => {
   it('are written before close() resolves, with their snapshot, and so are TraceContext.run reports', async () => {
-    const capture = new ReportCapture().start();
-    try {
+    capture.clear();
+    {
       const moduleRef = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
       const app =
         platform === 'fastify'
@@ -173,8 +175,6 @@ describe.each(platforms)('reports pending at app.close() over %s', (platform) =>
       expect(handlers).toEqual(expect.arrayContaining(['HostAppController.intercepted', 'shutdown-script']));
       const record = capture.reports.find((r) => r.handler === 'HostAppController.intercepted')!;
       expect(record.metrics?.cpu).toMatchObject({ cores: expect.any(Number) });
-    } finally {
-      capture.stop();
     }
   });
 });

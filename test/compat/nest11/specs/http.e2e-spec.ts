@@ -7,8 +7,11 @@ import { TraceContext, TraceModule } from 'nestjs-trace';
 import { ReportCapture, tree } from '../support/report-capture';
 import { RoomService, RoomsController, RolesGuard } from '../support/rooms.fixture';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  imports: [TraceModule.forRoot({ stream: capture, slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
   controllers: [RoomsController],
   providers: [RoomService, RolesGuard],
 })
@@ -16,10 +19,8 @@ class HttpAppModule {}
 
 describe('Nest 11 / Express: HTTP', () => {
   let app: INestApplication;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
-    capture.start();
     const moduleRef = await Test.createTestingModule({ imports: [HttpAppModule] }).compile();
     app = moduleRef.createNestApplication();
     await app.listen(0, '127.0.0.1');
@@ -27,7 +28,6 @@ describe('Nest 11 / Express: HTTP', () => {
 
   afterAll(async () => {
     await app?.close();
-    capture.stop();
   });
 
   beforeEach(() => capture.clear());

@@ -11,6 +11,9 @@ import request from 'supertest';
 import { TraceContext, TraceModule } from 'nestjs-trace';
 import { ReportCapture, sleep } from '../support/report-capture';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 /**
  * Pins the Nest 11 fact the library works around (nestjs/nest#1598): @nestjs/websockets 11 builds the gateway
  * interceptor context without the application config, so an APP_INTERCEPTOR never runs for a gateway handler, while
@@ -58,7 +61,7 @@ class PinGateway {
 }
 
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  imports: [TraceModule.forRoot({ stream: capture, slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
   controllers: [PinController],
   providers: [PinGateway, LocalRecorder, { provide: APP_INTERCEPTOR, useClass: GlobalRecorder }],
 })
@@ -69,10 +72,8 @@ const websocketsVersion = (require('@nestjs/websockets/package.json') as { versi
 describe(`@nestjs/websockets ${websocketsVersion}: global interceptors and gateways`, () => {
   let app: INestApplication;
   let client: ClientSocket | undefined;
-  const capture = new ReportCapture();
 
   beforeAll(async () => {
-    capture.start();
     app = (await Test.createTestingModule({ imports: [PinAppModule] }).compile()).createNestApplication();
     await app.listen(0, '127.0.0.1');
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -86,7 +87,6 @@ describe(`@nestjs/websockets ${websocketsVersion}: global interceptors and gatew
   afterAll(async () => {
     client?.disconnect();
     await app?.close();
-    capture.stop();
   });
 
   beforeEach(() => {

@@ -8,8 +8,11 @@ import { TraceContext, TraceModule } from 'nestjs-trace';
 import { ReportCapture, sleep, tree } from '../support/report-capture';
 import { GameGateway, GameService, PlainGateway } from '../support/game.fixture';
 
+/** Reports reach the test through the library's output seam (`stream`), never through stdout. */
+const capture = new ReportCapture();
+
 @Module({
-  imports: [TraceModule.forRoot({ slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
+  imports: [TraceModule.forRoot({ stream: capture, slowThresholdMs: 100, format: 'json', hungThresholdMs: 0 })],
   providers: [GameService, GameGateway, PlainGateway],
 })
 class WsAppModule {}
@@ -19,7 +22,6 @@ class WsAppModule {}
 describe('Nest 11 / Socket.IO gateway on a namespace', () => {
   let app: INestApplication;
   let url: string;
-  const capture = new ReportCapture();
   const clients: ClientSocket[] = [];
 
   function connect(
@@ -36,7 +38,6 @@ describe('Nest 11 / Socket.IO gateway on a namespace', () => {
   }
 
   beforeAll(async () => {
-    capture.start();
     app = (await Test.createTestingModule({ imports: [WsAppModule] }).compile()).createNestApplication();
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -47,7 +48,6 @@ describe('Nest 11 / Socket.IO gateway on a namespace', () => {
     // Let polling clients finish their last request before the server goes away.
     await sleep(200);
     await app?.close();
-    capture.stop();
   });
 
   beforeEach(() => capture.clear());

@@ -1,30 +1,16 @@
 import type { TraceRecord } from 'nestjs-trace';
 
 /**
- * Collects the JSON report lines the library writes to stdout (a port of test/support/report-capture.ts that reads
- * the types from the installed package). Other output passes through untouched.
+ * Collects JSON reports through the library's output seam (a port of test/support/report-capture.ts that reads the
+ * types from the installed package): pass it as `TraceModule.forRoot({ format: 'json', stream: capture })`.
  */
 export class ReportCapture {
   readonly reports: TraceRecord[] = [];
-  private original: typeof process.stdout.write | undefined;
 
-  start(): this {
-    const original = process.stdout.write.bind(process.stdout);
-    this.original = process.stdout.write;
-    process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-      if (text.startsWith('{"type":"trace"')) {
-        for (const line of text.split('\n')) if (line) this.reports.push(JSON.parse(line) as TraceRecord);
-        return true;
-      }
-      return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
-    return this;
-  }
-
-  stop(): void {
-    if (this.original) process.stdout.write = this.original;
-    this.original = undefined;
+  /** The stream side: one call per JSON line the library writes. */
+  write(line: string): boolean {
+    for (const part of line.split('\n')) if (part) this.reports.push(JSON.parse(part) as TraceRecord);
+    return true;
   }
 
   clear(): void {
