@@ -1,18 +1,15 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { DiscoveryService, HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { MESSAGES } from '../trace.messages.js';
+import { isGateway, isGatewayServerProperty } from '../entry/nest-metadata.accessor.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
 import { loadAdminUiFiles } from './admin-ui-files.js';
 import { mountAdminUiPage } from './admin-ui-route.js';
 import type { HttpAdapterLike } from './admin-ui-route.js';
 import { mountSocketIoAdmin, toSocketIoServer } from './socket-io-admin.js';
 import type { SocketIoServerLike } from './socket-io.types.js';
-
-// @nestjs/websockets metadata keys, read by value so the package stays optional.
-const GATEWAY_METADATA = 'websockets:is_gateway';
-const GATEWAY_SERVER_METADATA = 'websockets:is_socket';
 
 /**
  * Mounts `@socket.io/admin-ui` when `socketIoAdmin` is given. Runs at `onApplicationBootstrap`: gateways get their
@@ -26,7 +23,7 @@ export class SocketIoAdminService implements OnModuleInit, OnApplicationBootstra
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
-    @Inject(ModulesContainer) private readonly modules: ModulesContainer,
+    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
@@ -61,16 +58,14 @@ export class SocketIoAdminService implements OnModuleInit, OnApplicationBootstra
   /** The servers behind every gateway's `@WebSocketServer()` property (the way Nest's own explorer finds it). */
   private gatewayServers(): SocketIoServerLike[] {
     const servers: SocketIoServerLike[] = [];
-    for (const module of this.modules.values()) {
-      for (const wrapper of module.providers.values()) {
-        const { instance, metatype } = wrapper;
-        if (!instance || typeof instance !== 'object' || !metatype || !Reflect.getMetadata(GATEWAY_METADATA, metatype))
-          continue;
-        for (const key in instance) {
-          if (Reflect.getMetadata(GATEWAY_SERVER_METADATA, instance, key) === undefined) continue;
-          const value: unknown = (instance as Record<string, unknown>)[key];
-          if (value) servers.push(toSocketIoServer(value));
-        }
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance: unknown = wrapper.instance;
+      const metatype: unknown = wrapper.metatype;
+      if (!instance || typeof instance !== 'object' || typeof metatype !== 'function' || !isGateway(metatype)) continue;
+      for (const key in instance) {
+        if (!isGatewayServerProperty(instance, key)) continue;
+        const value: unknown = (instance as Record<string, unknown>)[key];
+        if (value) servers.push(toSocketIoServer(value));
       }
     }
     return servers;

@@ -12,6 +12,8 @@ export const NEST_METADATA = {
   interceptors: '__interceptors__',
   /** `@nestjs/websockets`: `@WebSocketGateway()` on a class. */
   gateway: 'websockets:is_gateway',
+  /** `@nestjs/websockets`: `@WebSocketServer()` on a gateway property (set on the instance's prototype). */
+  gatewayServer: 'websockets:is_socket',
   /** `@nestjs/websockets`: `@SubscribeMessage()` on a handler. */
   messageMapping: 'websockets:message_mapping',
   /** `@nestjs/websockets`: the event name of `@SubscribeMessage(event)`. */
@@ -34,6 +36,11 @@ export function isRouteHandler(handler: Target): boolean {
 /** Whether a class is a `@WebSocketGateway()`. */
 export function isGateway(type: Target): boolean {
   return read(NEST_METADATA.gateway, type) === true;
+}
+
+/** Whether `key` of a gateway instance is its `@WebSocketServer()` property. */
+export function isGatewayServerProperty(instance: object, key: string): boolean {
+  return Reflect.getMetadata(NEST_METADATA.gatewayServer, instance, key) !== undefined;
 }
 
 /** Whether a handler is a `@SubscribeMessage()` handler. */
