@@ -32,6 +32,7 @@ function spanNote(span: SpanRecord): string {
   const notes: string[] = [];
   if (span.error !== undefined) notes.push(`✗ ${span.error}`);
   if (span.errorCode !== undefined && span.error === undefined) notes.push(`✗ ${span.errorCode}`);
+  if (span.poolWaitMs !== undefined) notes.push(`wait ${Math.round(span.poolWaitMs)}ms`);
   if (span.rows !== undefined) notes.push(`${span.rows} rows`);
   if (span.commands !== undefined) notes.push(`${span.commands} commands`);
   if (span.unfinished) notes.push('… still running');
@@ -41,7 +42,9 @@ function spanNote(span: SpanRecord): string {
 }
 
 function spanLabel(span: SpanRecord): string {
-  return span.kind === 'db' && span.system === 'mysql' && span.statement ? `mysql ${span.statement}` : span.name;
+  return span.kind === 'db' && (span.system === 'mysql' || span.system === 'postgresql') && span.statement
+    ? `${span.system} ${span.statement}`
+    : span.name;
 }
 
 /** Tree lines; long runs of the same leaf call under one parent are folded (`×998, total …`). */
