@@ -80,7 +80,7 @@ function treeLines(spans: SpanRecord[]): Line[] {
   return lines;
 }
 
-/** Two summary lines: the machine, then MySQL and Redis. */
+/** Two summary lines: the machine, then MySQL, Redis and PostgreSQL. */
 export function metricsLines(metrics: SystemMetrics): string[] {
   const machine: string[] = [];
   const { cpu, memory, eventLoop, mysql, redis } = metrics;
@@ -121,7 +121,22 @@ export function metricsLines(metrics: SystemMetrics): string[] {
         : `redis ${num(redis.connectedClients)} clients, ${num(redis.usedMemoryMB, 1)}MB, ${num(redis.opsPerSec)} ops/s, queue ${num(redis.commandQueueLength)}`,
     );
   }
+  const postgres = metrics.postgres;
+  if (postgres !== null && postgres !== undefined) stores.push(postgresText(postgres));
   return stores.length > 0 ? [machine.join('  '), stores.join('  ')] : [machine.join('  ')];
+}
+
+/** `postgres pool 4 open, 1 idle, 0 waiting  server 12 connections / 3 active, 1 idle in tx, 0 on lock`. */
+function postgresText(postgres: NonNullable<SystemMetrics['postgres']>): string {
+  if (isProbeError(postgres)) return `postgres ${probeText(postgres)}`;
+  const { pool, server } = postgres;
+  const poolText = isProbeError(pool)
+    ? `postgres pool ${probeText(pool)}`
+    : `postgres pool ${num(pool.total)} open, ${num(pool.idle)} idle, ${num(pool.waiting)} waiting`;
+  const serverText = isProbeError(server)
+    ? `server ${probeText(server)}`
+    : `server ${num(server.connections)} connections / ${num(server.active)} active, ${num(server.idleInTransaction)} idle in tx, ${num(server.waitingOnLock)} on lock`;
+  return `${poolText}  ${serverText}`;
 }
 
 /** The text report: a header, the indented call tree with aligned durations, then the metrics. */
