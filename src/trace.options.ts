@@ -129,6 +129,11 @@ export interface TraceModuleOptions {
   otel?: TraceOtelOptions;
   /** Prometheus histograms; off unless given (`prometheus: {}` for the defaults). */
   prometheus?: TracePrometheusOptions;
+  /**
+   * This many or more statements with the same normalized text under one parent span are an N+1 finding (the trace is
+   * reported even when fast, at most once per handler per minute). `0` turns it off. @default 5
+   */
+  nPlusOneThreshold?: number;
 }
 
 export const {

@@ -35,15 +35,17 @@ interface PgPoolCounters {
 }
 
 /**
- * Whether a `connect()` on this pg pool now goes to the back of its queue: no idle client and no room for a new one,
- * or callers already waiting (pg-pool serves its queue in order).
+ * Whether a `connect()` on this pg pool now has to wait for a client another caller gives back: pg-pool queues every
+ * request for a tick (`_pendingQueue`, served in order) even when it can serve it, so a request waits only when the
+ * requests ahead of it already take every idle client and every client the pool may still open.
  */
 function pgPoolMustQueue(pool: unknown): boolean {
   if (pool === null || typeof pool !== 'object') return false;
   const { totalCount, idleCount, waitingCount, options } = pool as PgPoolCounters;
-  if (typeof waitingCount === 'number' && waitingCount > 0) return true;
   const max = options?.max;
-  return idleCount === 0 && typeof totalCount === 'number' && typeof max === 'number' && totalCount >= max;
+  if (typeof totalCount !== 'number' || typeof idleCount !== 'number' || typeof waitingCount !== 'number') return false;
+  if (typeof max !== 'number') return false;
+  return waitingCount >= idleCount + Math.max(0, max - totalCount);
 }
 
 /** Whether the driver's pool (TypeORM's `MysqlDriver#pool` or `PostgresDriver#master`) is full right now. */

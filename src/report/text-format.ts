@@ -66,12 +66,19 @@ function treeLines(spans: SpanRecord[]): Line[] {
     if (run > FOLD_AFTER) {
       let total = 0;
       let max = 0;
+      let maxWait: number | undefined;
       for (let k = 0; k < run; k++) {
-        const duration = (spans[index + k] as SpanRecord).durationMs;
+        const { durationMs: duration, poolWaitMs } = spans[index + k] as SpanRecord;
         total += duration;
         max = Math.max(max, duration);
+        if (poolWaitMs !== undefined) maxWait = Math.max(maxWait ?? 0, poolWaitMs);
       }
-      lines.push({ label: `${indent}${spanLabel(span)} ×${run}`, duration: ms(total), note: `max ${ms(max)}` });
+      const waitNote = maxWait === undefined ? '' : `  wait max ${Math.round(maxWait)}ms`;
+      lines.push({
+        label: `${indent}${spanLabel(span)} ×${run}`,
+        duration: ms(total),
+        note: `max ${ms(max)}${waitNote}`,
+      });
       index += run - 1;
     } else {
       lines.push({ label: `${indent}${spanLabel(span)}`, duration: ms(span.durationMs), note: spanNote(span) });
@@ -156,6 +163,9 @@ export function formatText(record: TraceRecord): string {
     out.push(line.note ? `${row}  ${line.note}` : row);
   }
   if (hidden > 0) out.push(`… ${hidden} more lines`);
+  for (const finding of record.findings ?? []) {
+    out.push(`${finding.kind} ${finding.count}× under ${finding.parent}: ${finding.statement}`);
+  }
   if (record.droppedSpans > 0) out.push(`(${record.droppedSpans} more spans not recorded: maxSpans)`);
   if (record.error) {
     out.push(`error ${record.error.name}: ${record.error.message}`);

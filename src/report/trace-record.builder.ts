@@ -5,6 +5,7 @@ import { normalizePostgresSql, normalizeSql, sqlOperation } from '../instrumenta
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import type { SpanRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
 import { errorInfo, spanErrorMessage } from './error-info.js';
+import { findRepeatedStatements } from './repeated-statements.js';
 
 /** Rounds to 0.01 ms. */
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -100,5 +101,7 @@ export function buildTraceRecord(
   };
   if (outcome === 'error' && root?.errored) record.error = errorInfo(root.error, options.maxStackLength);
   if (metrics) record.metrics = metrics;
+  const findings = findRepeatedStatements(context, options);
+  if (findings) record.findings = findings;
   return record;
 }
