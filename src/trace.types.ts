@@ -156,6 +156,11 @@ export interface TraceFinding {
   /** The normalized statement. */
   statement: string;
   count: number;
+  /**
+   * The traced method the statements ran in, when `parent` called it in a loop (each call one span, e.g.
+   * `RoomRepository.findById`); absent when the statements are `parent`'s own.
+   */
+  via?: string;
 }
 
 /** The JSON report: one line on stdout per reported trace (`format: 'json'`). */

@@ -18,22 +18,32 @@ function isSql(db: DbSpanInfo | undefined): db is DbSpanInfo & { statement: stri
   return db !== undefined && db.system !== 'redis' && typeof db.statement === 'string';
 }
 
+/** Transaction control (`START TRANSACTION`, `COMMIT`, `SAVEPOINT` …): repeated by every transaction, not a query. */
+const TRANSACTION_CONTROL = /^\s*(?:START|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET)\b/i;
+
 /** A statement group under one parent, counted by normalized text. */
 interface Group {
   count: number;
   /** The first span of the group: its `DbSpanInfo` names the statement in the finding. */
   first: number;
+  /** Level 2: the method spans the statements ran in (a loop of calls has several). */
+  via?: Set<number>;
 }
+
+type Found = TraceFinding & { first: number };
 
 /**
  * N+1 findings of a finished trace: `threshold` or more SQL statements with the same normalized text under one
- * parent span, whether they ran one after another or concurrently (`Promise.all`). Batched statements are left out.
+ * parent span, whether they ran one after another or concurrently (`Promise.all`). Also the common layered form: a
+ * loop of calls to a traced method (a `@Trace()` repository's `findById`) that each run the statement, found as
+ * `threshold` or more such statements one level further down, under the span that made the calls (`via` names the
+ * method). Batched statements and transaction control are left out.
  *
  * Run when a trace finishes, from what it recorded: the common case (fewer SQL spans than `threshold` in the whole
- * trace, or no parent with that many) costs one pass over the trace's `extras` with number keys and no string work.
- * Only under a parent with `threshold` or more statements are the statements grouped, first by their raw text (the
+ * trace, or no span with that many statements below it) costs one pass over the trace's `extras` with number keys and
+ * no string work. Only under a span with `threshold` or more statements are they grouped, first by their raw text (the
  * same string for every call of one TypeORM query), then by normalized text (so that statements inlining different
- * literals group together): a normalization per distinct statement text under that parent.
+ * literals group together): a normalization per distinct statement text there.
  *
  * @returns the findings in order of their first statement, or `undefined` when there are none.
  */
@@ -45,55 +55,78 @@ export function findRepeatedStatements(
   const extras = context.extras;
   if (threshold <= 0 || extras === undefined || extras.size < threshold) return undefined;
   let perParent: Map<number, number> | undefined;
+  let perGrandparent: Map<number, number> | undefined;
   let crowded: number[] | undefined;
+  let crowdedGrandparents: number[] | undefined;
   for (const [span, extra] of extras) {
     if (!isSql(extra.db)) continue;
     const parent = context.spanParent(span);
     const count = ((perParent ??= new Map<number, number>()).get(parent) ?? 0) + 1;
     perParent.set(parent, count);
     if (count === threshold) (crowded ??= []).push(parent);
+    if (parent <= 0) continue;
+    const grandparent = context.spanParent(parent);
+    const below = ((perGrandparent ??= new Map<number, number>()).get(grandparent) ?? 0) + 1;
+    perGrandparent.set(grandparent, below);
+    if (below === threshold) (crowdedGrandparents ??= []).push(grandparent);
   }
-  if (crowded === undefined) return undefined;
-  const findings: Array<TraceFinding & { first: number }> = [];
-  for (const parent of crowded) findings.push(...findingsUnder(context, parent, threshold, options));
+  if (crowded === undefined && crowdedGrandparents === undefined) return undefined;
+  const findings: Found[] = [];
+  for (const parent of crowded ?? []) findings.push(...findingsUnder(context, parent, 1, threshold, options));
+  for (const owner of crowdedGrandparents ?? []) findings.push(...findingsUnder(context, owner, 2, threshold, options));
   if (findings.length === 0) return undefined;
   findings.sort((a, b) => a.first - b.first);
-  return findings.map(({ kind, parent, statement, count }) => ({ kind, parent, statement, count }));
+  return findings.map(({ first: _first, ...finding }) => finding);
 }
 
+/**
+ * The findings among the statements `level` spans below `owner`: its children (1), or its children's children (2,
+ * grouped by the name of the method they ran in, and only when that method was called more than once).
+ */
 function findingsUnder(
   context: ActiveTrace,
-  parent: number,
+  owner: number,
+  level: 1 | 2,
   threshold: number,
   options: ResolvedTraceOptions,
-): Array<TraceFinding & { first: number }> {
+): Found[] {
   const extras = context.extras;
   if (extras === undefined) return [];
   // Raw text first: the statements of one TypeORM call in a loop are equal strings.
   const byRaw = new Map<string, Group>();
   for (const [span, extra] of extras) {
     const db = extra.db;
-    if (!isSql(db) || context.spanParent(span) !== parent) continue;
-    const group = byRaw.get(db.statement);
-    if (group) group.count++;
-    else byRaw.set(db.statement, { count: 1, first: span });
+    if (!isSql(db)) continue;
+    const parent = context.spanParent(span);
+    if (level === 1 ? parent !== owner : parent <= 0 || context.spanParent(parent) !== owner) continue;
+    const key = level === 1 ? db.statement : `${context.names[parent] ?? ''}\u0000${db.statement}`;
+    const group = byRaw.get(key);
+    if (group) {
+      group.count++;
+      group.via?.add(parent);
+    } else byRaw.set(key, { count: 1, first: span, via: level === 2 ? new Set([parent]) : undefined });
   }
   const byNormalized = new Map<string, Group>();
-  for (const [raw, group] of byRaw) {
-    if (isBatchedStatement(raw)) continue;
+  for (const [key, group] of byRaw) {
+    const raw = (extras.get(group.first)?.db as DbSpanInfo & { statement: string }).statement;
+    if (isBatchedStatement(raw) || TRANSACTION_CONTROL.test(raw)) continue;
     const system = (extras.get(group.first)?.db as DbSpanInfo).system;
     const normalize = system === 'postgresql' ? normalizePostgresSql : normalizeSql;
-    const key = `${system} ${normalize(raw, Number.MAX_SAFE_INTEGER)}`;
-    const merged = byNormalized.get(key);
+    const prefix = level === 1 ? '' : key.slice(0, key.indexOf('\u0000'));
+    const normalizedKey = `${prefix}\u0000${system} ${normalize(raw, Number.MAX_SAFE_INTEGER)}`;
+    const merged = byNormalized.get(normalizedKey);
     if (merged) {
       merged.count += group.count;
       merged.first = Math.min(merged.first, group.first);
-    } else byNormalized.set(key, { ...group });
+      for (const parent of group.via ?? []) merged.via?.add(parent);
+    } else byNormalized.set(normalizedKey, { ...group, via: group.via && new Set(group.via) });
   }
-  const parentName = context.names[parent] ?? '';
-  const findings: Array<TraceFinding & { first: number }> = [];
+  const ownerName = context.names[owner] ?? '';
+  const findings: Found[] = [];
   for (const group of byNormalized.values()) {
     if (group.count < threshold) continue;
+    // One call that runs the statement many times is its own (level 1) finding.
+    if (level === 2 && (group.via?.size ?? 0) < 2) continue;
     const db = extras.get(group.first)?.db as DbSpanInfo & { statement: string };
     const normalize = db.system === 'postgresql' ? normalizePostgresSql : normalizeSql;
     // As the statement's span shows it (`instrument.statement`).
@@ -101,7 +134,9 @@ function findingsUnder(
       options.instrument.statement === 'none'
         ? sqlOperation(db.statement)
         : normalize(db.statement, options.instrument.maxStatementLength);
-    findings.push({ kind: 'n+1', parent: parentName, statement, count: group.count, first: group.first });
+    const finding: Found = { kind: 'n+1', parent: ownerName, statement, count: group.count, first: group.first };
+    if (level === 2) finding.via = context.names[context.spanParent(group.first)] ?? '';
+    findings.push(finding);
   }
   return findings;
 }

@@ -164,7 +164,8 @@ export function formatText(record: TraceRecord): string {
   }
   if (hidden > 0) out.push(`… ${hidden} more lines`);
   for (const finding of record.findings ?? []) {
-    out.push(`${finding.kind} ${finding.count}× under ${finding.parent}: ${finding.statement}`);
+    const via = finding.via === undefined ? '' : ` via ${finding.via}`;
+    out.push(`${finding.kind} ${finding.count}× under ${finding.parent}${via}: ${finding.statement}`);
   }
   if (record.droppedSpans > 0) out.push(`(${record.droppedSpans} more spans not recorded: maxSpans)`);
   if (record.error) {

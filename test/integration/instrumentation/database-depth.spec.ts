@@ -34,10 +34,22 @@ class PgPlayer {
   name!: string;
 }
 
+/** A traced repository: each call is a span of its own, its statement below it. */
+@Trace()
+@Injectable()
+class PlayerLookup {
+  constructor(@InjectRepository(PgPlayer, 'pg') private readonly pgPlayers: Repository<PgPlayer>) {}
+
+  byId(id: number): Promise<PgPlayer | null> {
+    return this.pgPlayers.findOneBy({ id });
+  }
+}
+
 @Trace()
 @Injectable()
 class PlayerService {
   constructor(
+    private readonly lookup: PlayerLookup,
     @InjectRepository(MyPlayer) private readonly mysqlPlayers: Repository<MyPlayer>,
     @InjectRepository(PgPlayer, 'pg') private readonly pgPlayers: Repository<PgPlayer>,
     @InjectDataSource('pg') private readonly pg: DataSource,
@@ -54,6 +66,13 @@ class PlayerService {
   async listConcurrent(): Promise<number> {
     const players = await Promise.all(IDS.map((id) => this.pgPlayers.findOneBy({ id })));
     return players.filter(Boolean).length;
+  }
+
+  /** The layered N+1: a loop of calls to a traced repository method, one statement each. */
+  async listViaLookup(): Promise<number> {
+    let found = 0;
+    for (const id of IDS) if (await this.lookup.byId(id)) found++;
+    return found;
   }
 
   /** Batches in a loop (chunks of `IN (…)`, multi-row INSERTs) and a short loop under the threshold: no finding. */
@@ -97,6 +116,10 @@ class PlayerController {
   concurrent(): Promise<number> {
     return this.players.listConcurrent();
   }
+  @Get('via-lookup')
+  viaLookup(): Promise<number> {
+    return this.players.listViaLookup();
+  }
   @Get('batched')
   batched(): Promise<number> {
     return this.players.batched();
@@ -134,7 +157,7 @@ class PlayerController {
     }),
   ],
   controllers: [PlayerController],
-  providers: [PlayerService],
+  providers: [PlayerService, PlayerLookup],
 })
 class DatabaseAppModule {}
 
@@ -193,6 +216,21 @@ describe('database depth in a Nest app with a MySQL and a PostgreSQL DataSource 
       },
     ]);
     expect(report!.spans.filter((span) => span.system === 'postgresql')).toHaveLength(8);
+  });
+
+  it('N+1 through a traced repository method called in a loop: found under the caller, via the method', async () => {
+    await request(app.getHttpServer()).get('/players/via-lookup').expect(200, '8');
+    const [report] = await capture.waitFor(byRoute('GET /players/via-lookup'));
+    expect(report!.findings).toEqual([
+      {
+        kind: 'n+1',
+        parent: 'PlayerService.listViaLookup',
+        via: 'PlayerLookup.byId',
+        statement: expect.stringMatching(/^SELECT .* WHERE .*"id" = \$1/) as unknown,
+        count: 8,
+      },
+    ]);
+    expect(formatText(report!)).toMatch(/^n\+1 8× under PlayerService\.listViaLookup via PlayerLookup\.byId: SELECT/m);
   });
 
   it('batched statements in a loop (IN lists, multi-row INSERTs) and a loop under the threshold are no finding', async () => {

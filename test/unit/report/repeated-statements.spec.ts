@@ -72,6 +72,56 @@ describe('N+1 findings', () => {
     ).toBe('SELECT');
   });
 
+  it('finds a loop of calls to a traced method that each run the statement (sequential or concurrent), via that method', () => {
+    const trace = new ActiveTrace({ transport: 'manual', handlerName: 'job' }, undefined);
+    const service = trace.openSpan('GameService.listRooms', 0);
+    const calls = [1, 2, 3, 4, 5, 6].map(() => trace.openSpan('RoomRepository.findById', service));
+    // Concurrent: all calls open first, their statements interleave.
+    for (const call of calls) {
+      const span = trace.openSpan('postgresql', call);
+      trace.setDb(span, { system: 'postgresql', statement: 'SELECT * FROM "room" WHERE "id" = $1' });
+      trace.endSpan(span, false);
+      trace.endSpan(call, false);
+    }
+    trace.endSpan(service, false);
+    trace.endSpan(0, false);
+    expect(findRepeatedStatements(trace, options)).toEqual([
+      {
+        kind: 'n+1',
+        parent: 'GameService.listRooms',
+        via: 'RoomRepository.findById',
+        statement: 'SELECT * FROM "room" WHERE "id" = $1',
+        count: 6,
+      },
+    ]);
+  });
+
+  it('one call running a statement many times is found once, under that call; transaction control is never a finding', () => {
+    const trace = new ActiveTrace({ transport: 'manual', handlerName: 'job' }, undefined);
+    const service = trace.openSpan('GameService.sync', 0);
+    const call = trace.openSpan('RoomRepository.saveAll', service);
+    for (const sql of ['SELECT ?', 'SELECT ?', 'SELECT ?', 'SELECT ?', 'SELECT ?']) {
+      const span = trace.openSpan('mysql', call);
+      trace.setDb(span, { system: 'mysql', statement: sql });
+      trace.endSpan(span, false);
+    }
+    for (let i = 0; i < 6; i++) {
+      const transaction = trace.openSpan('transaction', service);
+      for (const sql of ['START TRANSACTION', 'COMMIT']) {
+        const span = trace.openSpan('mysql', transaction);
+        trace.setDb(span, { system: 'mysql', statement: sql });
+        trace.endSpan(span, false);
+      }
+      trace.endSpan(transaction, false);
+    }
+    trace.endSpan(call, false);
+    trace.endSpan(service, false);
+    trace.endSpan(0, false);
+    expect(findRepeatedStatements(trace, options)).toEqual([
+      { kind: 'n+1', parent: 'RoomRepository.saveAll', statement: 'SELECT ?', count: 5 },
+    ]);
+  });
+
   it('reports a fast trace with findings at most once per handler per minute', () => {
     const reports = new FindingReports(options);
     const trace = traceWith(repeat(5, () => 'SELECT ?'));
