@@ -94,6 +94,8 @@ export interface TraceModuleOptions {
   metricsTimeoutMs?: number;
   /**
    * TypeORM `DataSource` DI token, or `false` for none. Default: the app's default DataSource if it has one.
+   * Every DataSource in the app's DI container is recorded (SQL spans); this one is the first one the metrics
+   * snapshot looks at (`metrics.mysql` / `metrics.postgres` read the first DataSource of their kind).
    */
   dataSource?: unknown;
   /**
