@@ -259,6 +259,18 @@ function dbSection(db: DbResult): void {
   out();
   check('SQL span on TypeORM `SELECT 1`', ratio(sql), '≤ 1.05 ×', sql <= 1.05);
   check('Redis span on ioredis `GET`', ratio(redis), '≤ 1.05 ×', redis <= 1.05);
+  const pgPair = db.pairs.pg;
+  if (pgPair) {
+    const pg = median(pgPair.ratios);
+    const [pgLow, pgHigh] = range(pgPair.ratios);
+    out(
+      `PostgreSQL pair, same method: TypeORM (pg) \`SELECT 1\` ${formatNs(pgPair.bareUs * 1000)} → ${formatNs(pgPair.tracedUs * 1000)}, ${ratio(pg)} (${ratio(pgLow)} – ${ratio(pgHigh)}).`,
+    );
+    out();
+    check('SQL span on TypeORM (pg) `SELECT 1`', ratio(pg), '≤ 1.05 ×', pg <= 1.05);
+  } else {
+    out('PostgreSQL pair: skipped (no server at POSTGRES_URL).');
+  }
 }
 
 async function main(): Promise<void> {

@@ -25,4 +25,6 @@ export type {
   EventLoopMetrics,
   MysqlMetrics,
   RedisMetrics,
+  PostgresMetrics,
+  TraceFinding,
 } from './trace.types.js';

@@ -33,6 +33,8 @@ export interface ResolvedTraceOptions {
   /** `'auto'`: on when `@opentelemetry/api` can be loaded. */
   otel: { enabled: boolean | 'auto'; tracerName: string };
   prometheus: { registry: unknown; buckets: number[]; methods: boolean } | false;
+  /** `0`: off. */
+  nPlusOneThreshold: number;
 }
 
 /** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
@@ -236,6 +238,7 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
         true,
       ),
     },
+    nPlusOneThreshold: nPlusOneThreshold(raw.nPlusOneThreshold),
     socketIoAdmin: resolveSocketIoAdminOptions(raw.socketIoAdmin),
     memoryMonitor: monitor
       ? {
@@ -269,4 +272,11 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
         }
       : false,
   };
+}
+
+/** `0` (off) or an integer ≥ 2: one statement is not a repetition. */
+function nPlusOneThreshold(given: unknown): number {
+  const value = number('nPlusOneThreshold', given, DEFAULTS.nPlusOneThreshold, 0, 1_000_000, true);
+  if (value === 1) throw new Error(MESSAGES.invalidOption('nPlusOneThreshold', '0 (off) or an integer ≥ 2', given));
+  return value;
 }

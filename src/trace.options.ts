@@ -94,6 +94,8 @@ export interface TraceModuleOptions {
   metricsTimeoutMs?: number;
   /**
    * TypeORM `DataSource` DI token, or `false` for none. Default: the app's default DataSource if it has one.
+   * Every DataSource in the app's DI container is recorded (SQL spans); this one is the first one the metrics
+   * snapshot looks at (`metrics.mysql` / `metrics.postgres` read the first DataSource of their kind).
    */
   dataSource?: unknown;
   /**
@@ -129,6 +131,11 @@ export interface TraceModuleOptions {
   otel?: TraceOtelOptions;
   /** Prometheus histograms; off unless given (`prometheus: {}` for the defaults). */
   prometheus?: TracePrometheusOptions;
+  /**
+   * This many or more statements with the same normalized text under one parent span are an N+1 finding (the trace is
+   * reported even when fast, at most once per handler per minute). `0` turns it off. @default 5
+   */
+  nPlusOneThreshold?: number;
 }
 
 export const {

@@ -28,15 +28,17 @@ export interface SpanRecord {
   cancelled?: boolean;
   /** Database / cache spans (SQL statements, Redis commands). */
   kind?: 'db';
-  system?: 'mysql' | 'redis';
+  system?: 'mysql' | 'redis' | 'postgresql';
   /** Normalized statement: literals replaced by `?`; never parameter values. */
   statement?: string;
   /** Rows affected or returned, where the driver says so. */
   rows?: number;
   /** Number of commands in a Redis pipeline / multi. */
   commands?: number;
-  /** Driver error code (e.g. `ER_DUP_ENTRY`). */
+  /** Driver error code (e.g. `ER_DUP_ENTRY`, or PostgreSQL's SQLSTATE `23505`). */
   errorCode?: string;
+  /** SQL: milliseconds the statement waited in the app's pool queue for a connection (only when it had to wait). */
+  poolWaitMs?: number;
 }
 
 export interface CpuMetrics {
@@ -116,6 +118,49 @@ export interface SystemMetrics {
   mysql: MysqlMetrics | ProbeError | (ProbeError & Record<string, unknown>) | null;
   /** `null`: no ioredis client in this app. */
   redis: RedisMetrics | ProbeError | (ProbeError & Record<string, unknown>) | null;
+  /** `null`: no PostgreSQL DataSource in this app (always present in reports; optional here for older callers). */
+  postgres?: PostgresMetrics | ProbeError | null;
+}
+
+/** The app's `pg.Pool`, read in-process. */
+export interface PostgresPoolMetrics {
+  /** Clients the pool holds open (busy + idle). */
+  total: number;
+  idle: number;
+  /** `connect()` calls queued for a client. */
+  waiting: number;
+  [extra: string]: unknown;
+}
+
+/** Client sessions in `pg_stat_activity`, server-wide (the probe's own connection included). */
+export interface PostgresServerMetrics {
+  connections: number;
+  active: number;
+  idleInTransaction: number;
+  /** Sessions waiting on a lock (`wait_event_type = 'Lock'`). */
+  waitingOnLock: number;
+  [extra: string]: unknown;
+}
+
+export interface PostgresMetrics {
+  pool: PostgresPoolMetrics | ProbeError;
+  server: PostgresServerMetrics | ProbeError;
+  [extra: string]: unknown;
+}
+
+/** A pattern found in a trace: `n+1`, the same statement run `count` times under one parent span. */
+export interface TraceFinding {
+  kind: 'n+1';
+  /** Name of the parent span (`RoomService.listPlayers`). */
+  parent: string;
+  /** The normalized statement. */
+  statement: string;
+  count: number;
+  /**
+   * The traced method the statements ran in, when `parent` called it in a loop (each call one span, e.g.
+   * `RoomRepository.findById`); absent when the statements are `parent`'s own.
+   */
+  via?: string;
 }
 
 /** The JSON report: one line on stdout per reported trace (`format: 'json'`). */
@@ -134,4 +179,6 @@ export interface TraceRecord {
   droppedSpans: number;
   error?: { name: string; message: string; stack?: string };
   metrics?: SystemMetrics;
+  /** Patterns found in the trace (N+1 statements); absent when there are none. */
+  findings?: TraceFinding[];
 }

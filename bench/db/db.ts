@@ -26,6 +26,9 @@ export interface DbResult {
 const ROUNDS = Number(process.env.BENCH_DB_ROUNDS ?? 16);
 const CALLS = 100;
 const HOST = process.env.BENCH_DB_HOST ?? '127.0.0.1';
+/** The PostgreSQL pair runs when this server answers (`.ci/run` creates the role and database); skipped otherwise. */
+const POSTGRES_URL =
+  process.env.POSTGRES_URL ?? 'postgres://nestjs_trace:nestjs_trace@127.0.0.1:5432/nestjs_trace_test';
 
 class BenchSink implements TraceSink {
   readonly maxSpans = 10_000;
@@ -184,6 +187,7 @@ section(async (): Promise<DbResult> => {
         (index) => redises[index].get('bench:key'),
         (index) => instrumentRedis(redises[index], { keys: true }),
       ),
+      ...(await postgresPair(instrumentDataSource)),
     };
     progress('db done');
     const us = Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, median(values)]));
@@ -194,3 +198,28 @@ section(async (): Promise<DbResult> => {
     await Promise.allSettled(sources.map((source) => source.destroy()));
   }
 });
+
+/** The same pair on PostgreSQL (TypeORM on `pg`, pool of 2); none when the server cannot be reached. */
+async function postgresPair(
+  instrumentDataSource: (dataSource: object) => () => void,
+): Promise<Partial<DbResult['pairs']>> {
+  const options = { type: 'postgres' as const, url: POSTGRES_URL, poolSize: 2 };
+  const sources = [new DataSource(options), new DataSource(options)] as const;
+  try {
+    await Promise.all(sources.map((source) => source.initialize()));
+  } catch (error) {
+    progress(`db: PostgreSQL pair skipped (${(error as Error).message})`);
+    await Promise.allSettled(sources.map((source) => source.destroy()));
+    return {};
+  }
+  try {
+    return {
+      pg: await alternate(
+        (index) => sources[index].query('SELECT 1'),
+        (index) => instrumentDataSource(sources[index]),
+      ),
+    };
+  } finally {
+    await Promise.allSettled(sources.map((source) => source.destroy()));
+  }
+}

@@ -26,7 +26,8 @@ type OptionName = 'dataSource' | 'redis';
  */
 @Injectable()
 export class AppConnections implements OnModuleInit {
-  private found: { dataSource: DataSourceLike | null; redis: RedisLike | null } | undefined;
+  private found:
+    { dataSource: DataSourceLike | null; dataSources: readonly DataSourceLike[]; redis: RedisLike | null } | undefined;
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
@@ -37,6 +38,15 @@ export class AppConnections implements OnModuleInit {
   /** The app's TypeORM DataSource (any driver), or `null` when there is none or `dataSource: false`. */
   get dataSource(): DataSourceLike | null {
     return this.found?.dataSource ?? null;
+  }
+
+  /**
+   * Every TypeORM DataSource in the app's DI container, `dataSource` first (none with `dataSource: false`): an app
+   * with a MySQL and a PostgreSQL DataSource side by side has both recorded, and each kind's metrics read from the
+   * first of its kind here (see `SystemMetricsService`).
+   */
+  get dataSources(): readonly DataSourceLike[] {
+    return this.found?.dataSources ?? [];
   }
 
   /** The app's ioredis client, or `null` when there is none or `redis: false`. */
@@ -51,10 +61,16 @@ export class AppConnections implements OnModuleInit {
   /** Finds both connections; idempotent. Throws (at bootstrap) when an explicit token is missing or of the wrong kind. */
   resolve(): void {
     if (this.found) return;
+    const dataSource = this.lookUp(
+      'dataSource',
+      this.options.dataSource,
+      isDataSourceLike,
+      'a TypeORM DataSource',
+      () => this.defaultDataSourceToken(),
+    );
     this.found = {
-      dataSource: this.lookUp('dataSource', this.options.dataSource, isDataSourceLike, 'a TypeORM DataSource', () =>
-        this.defaultDataSourceToken(),
-      ),
+      dataSource,
+      dataSources: this.options.dataSource === false ? [] : this.allDataSources(dataSource),
       redis: this.lookUp(
         'redis',
         this.options.redis,
@@ -92,6 +108,18 @@ export class AppConnections implements OnModuleInit {
       // ModuleRef throws UnknownElementException for an absent provider; absence is an answer here, not a failure.
       return undefined;
     }
+  }
+
+  /** `first`, then every other DataSource instance among the app's providers (named `@nestjs/typeorm` ones too). */
+  private allDataSources(first: DataSourceLike | null): DataSourceLike[] {
+    const all = new Set<DataSourceLike>(first ? [first] : []);
+    for (const module of this.modules.values()) {
+      for (const wrapper of module.providers.values()) {
+        const instance: unknown = wrapper.instance;
+        if (isDataSourceLike(instance)) all.add(instance);
+      }
+    }
+    return [...all];
   }
 
   /**

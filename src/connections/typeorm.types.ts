@@ -37,3 +37,32 @@ export interface Mysql2ConnectionLike {
   destroy(): void;
   on(event: 'error' | 'end', listener: (error?: Error) => void): unknown;
 }
+
+/** TypeORM's `PostgresDriver`: the pg module it loaded and the pool it created on `initialize()`. */
+export interface PostgresDriverLike {
+  /** The driver package as TypeORM loaded it (`pg`, or `options.driver`). */
+  readonly postgres?: PgModuleLike;
+  /** The `pg.Pool` (the master of replicated setups); `undefined` before `initialize()`. */
+  readonly master?: PgPoolLike | null;
+}
+
+/** The pg module. */
+export interface PgModuleLike {
+  readonly Client?: new (options: object) => PgClientLike;
+}
+
+/** A `pg.Pool`: its options (the client options it creates connections with) and its public counters. */
+export interface PgPoolLike {
+  readonly options?: object;
+  readonly totalCount?: number;
+  readonly idleCount?: number;
+  readonly waitingCount?: number;
+}
+
+/** A `pg.Client`. */
+export interface PgClientLike {
+  connect(): Promise<unknown>;
+  query(sql: string): Promise<{ rows: unknown[] }>;
+  end(): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}

@@ -1,6 +1,6 @@
 /** Facts about a SQL statement or Redis command span, kept raw and turned into text only when reported. */
 export interface DbSpanInfo {
-  system: 'mysql' | 'redis';
+  system: 'mysql' | 'redis' | 'postgresql';
   /** Raw SQL as sent (normalized at report time, so literals never leave the process), or the Redis command name. */
   statement?: string;
   /** Redis: first key of the command, when key capture is on. */
@@ -8,6 +8,8 @@ export interface DbSpanInfo {
   rows?: number;
   commands?: number;
   errorCode?: string;
+  /** SQL: ms the statement waited in the app's pool queue (set only when it had to queue; see `pool-wait.ts`). */
+  poolWaitMs?: number;
 }
 
 /** The rare parts of a span, stored only for the spans that have them. */

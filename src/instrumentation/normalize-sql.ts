@@ -16,6 +16,28 @@ export function normalizeSql(sql: string, maxLength: number): string {
   return normalized.length > maxLength ? `${normalized.slice(0, maxLength)}…` : normalized;
 }
 
+// PostgreSQL: double quotes are identifiers (TypeORM quotes every name: `"user"."id"`) and are kept; strings are
+// '…' ('' escapes), E'…' (backslash escapes too) and dollar-quoted $tag$…$tag$; `$1` placeholders are kept.
+const PG_TOKENS =
+  /"(?:[^"]|"")*"|\bE'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\$([a-z_]\w*)?\$[\s\S]*?\$\1\$|\b0x[0-9a-f]+\b|(?<![\w$".])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi;
+const PG_PLACEHOLDER_LISTS = /\(\s*(\$\d+)(?:\s*,\s*\$\d+)+\s*\)/g;
+
+/**
+ * Normalizes a PostgreSQL statement for reports like {@link normalizeSql}: literals (strings, dollar-quoted text,
+ * numbers) become `?`, quoted identifiers and `$1` placeholders stay, `IN ($1, $2, $3)` folds to `IN ($1, …)` and
+ * `IN (?, ?)` to `IN (?)`.
+ */
+export function normalizePostgresSql(sql: string, maxLength: number): string {
+  const input = sql.length > maxLength * 4 + 256 ? sql.slice(0, maxLength * 4 + 256) : sql;
+  const normalized = input
+    .replace(PG_TOKENS, (token) => (token.startsWith('"') ? token : '?'))
+    .replace(IN_LISTS, '(?)')
+    .replace(PG_PLACEHOLDER_LISTS, '($1, …)')
+    .replace(WHITESPACE, ' ')
+    .trim();
+  return normalized.length > maxLength ? `${normalized.slice(0, maxLength)}…` : normalized;
+}
+
 // Operations whose first word alone says little (`START` → `START TRANSACTION`).
 const TWO_WORD = new Set(['START', 'RELEASE', 'ROLLBACK']);
 

@@ -11,7 +11,7 @@ export const AUTO_PIPELINING_NOTE =
   'nestjs-trace: the Redis client uses enableAutoPipelining; commands it batches automatically are not recorded as spans (explicit pipeline() / multi() are)';
 
 /**
- * Turns the SQL statements and Redis commands of the app's own DataSource and ioredis client (found by
+ * Turns the SQL statements and Redis commands of the app's own DataSources (all of them) and ioredis client (found by
  * `AppConnections`) into child spans, per `instrument.typeorm` / `instrument.ioredis`. Installed at bootstrap,
  * removed on module destroy; an app without TypeORM or ioredis is left untouched.
  */
@@ -26,8 +26,10 @@ export class QueryInstrumentationService implements OnApplicationBootstrap, OnMo
 
   onApplicationBootstrap(): void {
     const { instrument } = this.options;
-    const { dataSource, redis } = this.connections;
-    if (instrument.typeorm && dataSource) this.uninstalls.push(instrumentDataSource(dataSource));
+    const { dataSources, redis } = this.connections;
+    if (instrument.typeorm) {
+      for (const dataSource of dataSources) this.uninstalls.push(instrumentDataSource(dataSource));
+    }
     if (instrument.ioredis && redis) {
       this.uninstalls.push(instrumentRedis(redis, { keys: instrument.redisKeys }));
       if ((redis as { options?: { enableAutoPipelining?: unknown } }).options?.enableAutoPipelining === true) {

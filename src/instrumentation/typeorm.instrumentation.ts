@@ -6,13 +6,21 @@ import { traceStorage } from '../context/trace-storage.js';
 import { installOnce, NOTHING_TO_UNDO } from './install-once.util.js';
 import type { Uninstall } from './install-once.util.js';
 import { hasMethod, wrapMethod } from './wrap-method.util.js';
+import { instrumentPoolWait, takePoolWaitSlot, releasePoolWaitSlot } from './pool-wait.js';
 
-/** Span name of a SQL statement; the report names it from its `DbSpanInfo` (`mysql SELECT`). */
-const STATEMENT_SPAN = 'mysql';
+type SqlSystem = Extract<DbSpanInfo['system'], 'mysql' | 'postgresql'>;
 /** Span name of a transaction: the statements it runs (`START TRANSACTION` … `COMMIT`) are its children. */
 export const TRANSACTION_SPAN = 'transaction';
-/** TypeORM drivers whose query runners speak mysql2 and return its result shapes. */
-const MYSQL_TYPES: readonly string[] = ['mysql', 'mariadb'];
+/**
+ * TypeORM DataSource types recorded, and the system their spans name: `MysqlQueryRunner` (mysql2) and
+ * `PostgresQueryRunner` (pg). Both send every statement through `query` / `stream`, including their transactions'
+ * `START TRANSACTION` / `COMMIT`, and both obtain their connection from the driver (`obtainMasterConnection`).
+ */
+const SQL_SYSTEMS: ReadonlyMap<string, SqlSystem> = new Map<string, SqlSystem>([
+  ['mysql', 'mysql'],
+  ['mariadb', 'mysql'],
+  ['postgres', 'postgresql'],
+]);
 /** Marks a rollback on a transaction span opened by `queryRunner.startTransaction()` (no error object exists). */
 const ROLLED_BACK = { name: 'Rollback', message: 'rolled back' } as const;
 
@@ -26,7 +34,7 @@ interface RunnerTransaction {
 
 const RUNNER_TRANSACTION = Symbol('nestjs-trace.runnerTransaction');
 
-/** The parts of TypeORM's `MysqlQueryRunner` (0.3 and 1.x) read here. */
+/** The parts of TypeORM's `MysqlQueryRunner` / `PostgresQueryRunner` (0.3 and 1.x) read here. */
 interface QueryRunnerLike {
   readonly isTransactionActive?: boolean;
   [RUNNER_TRANSACTION]?: RunnerTransaction | undefined;
@@ -45,8 +53,9 @@ const RUNNER_METHODS: readonly RunnerMethod[] = [
 const installations = new WeakMap<object, unknown>();
 
 /**
- * Records every SQL statement a TypeORM DataSource on mysql2 (`type: 'mysql' | 'mariadb'`) runs inside a trace as a
- * child span of the traced call that issued it; other drivers are left alone (returns a no-op).
+ * Records every SQL statement a TypeORM DataSource on mysql2 (`type: 'mysql' | 'mariadb'`) or pg (`type: 'postgres'`)
+ * runs inside a trace as a child span of the traced call that issued it; other drivers are left alone (returns a
+ * no-op). A statement that had to queue for a connection in the app's pool gets `poolWaitMs` (see `pool-wait.ts`).
  *
  * Records this one instance only: its driver's `createQueryRunner` is wrapped (every repository call, query builder,
  * raw `query()`, entity manager and transaction goes through a query runner it creates), and so is
@@ -67,18 +76,13 @@ export function instrumentDataSource(dataSource: object): () => void {
     manager?: unknown;
     options?: { type?: unknown };
   };
-  if (
-    typeof options?.type !== 'string' ||
-    !MYSQL_TYPES.includes(options.type) ||
-    !hasMethod(driver, 'createQueryRunner')
-  ) {
-    return NOTHING_TO_UNDO;
-  }
-  return installOnce(installations, dataSource, () => install(driver, manager));
+  const system = typeof options?.type === 'string' ? SQL_SYSTEMS.get(options.type) : undefined;
+  if (system === undefined || !hasMethod(driver, 'createQueryRunner')) return NOTHING_TO_UNDO;
+  return installOnce(installations, dataSource, () => install(driver, manager, system));
 }
 
-/** Drivers whose runners are recorded: listed while `instrumentDataSource` is installed on their DataSource. */
-const recordedDrivers = new WeakSet<object>();
+/** Drivers whose runners are recorded, and their system: listed while `instrumentDataSource` is installed. */
+const recordedDrivers = new WeakMap<object, SqlSystem>();
 
 /** A runner prototype with our wrappers on it, and how many installations use it. */
 interface PrototypePatch {
@@ -89,9 +93,9 @@ const patches = new WeakMap<object, PrototypePatch>();
 /** Every wrapper put on a runner prototype. */
 const runnerWrappers = new WeakSet<object>();
 
-function install(driver: object, manager: unknown): Uninstall {
+function install(driver: object, manager: unknown, system: SqlSystem): Uninstall {
   const state = { active: true };
-  recordedDrivers.add(driver);
+  recordedDrivers.set(driver, system);
   const prototypes = new Set<object>();
   const restores = [
     wrapMethod<AnyMethod>(
@@ -104,6 +108,7 @@ function install(driver: object, manager: unknown): Uninstall {
           return runner;
         },
     ),
+    instrumentPoolWait(driver),
   ];
   // `dataSource.transaction()`, repositories and `@InjectEntityManager()` all use this one manager.
   if (hasMethod(manager, 'transaction')) {
@@ -151,10 +156,15 @@ function usePrototypeOf(runner: unknown, prototypes: Set<object>): void {
   patches.set(prototype, { users: 1, restore: () => restores.forEach((restore) => restore()) });
 }
 
+/** The system of the runner's driver, or `undefined` when it is not instrumented. */
+function systemOf(runner: unknown): SqlSystem | undefined {
+  const driver = (runner as { driver?: unknown } | null | undefined)?.driver;
+  return typeof driver === 'object' && driver !== null ? recordedDrivers.get(driver) : undefined;
+}
+
 /** Whether the runner's driver is instrumented. */
 function isRecorded(runner: unknown): boolean {
-  const driver = (runner as { driver?: unknown } | null | undefined)?.driver;
-  return typeof driver === 'object' && driver !== null && recordedDrivers.has(driver);
+  return systemOf(runner) !== undefined;
 }
 
 interface OpenStatement {
@@ -168,24 +178,33 @@ interface OpenStatement {
  * outside a trace or past maxSpans.
  */
 function openStatement(runner: unknown, sql: unknown): OpenStatement | undefined {
-  if (!isRecorded(runner)) return undefined;
+  const system = systemOf(runner);
+  if (system === undefined) return undefined;
   const frame = traceStorage.getStore();
   if (frame === undefined) return undefined;
   const context = frame.trace;
-  const span = context.openSpan(STATEMENT_SPAN, statementParent(runner as QueryRunnerLike, frame));
+  // The span's name is the system (the report names it from its `DbSpanInfo`: `postgresql SELECT`).
+  const span = context.openSpan(system, statementParent(runner as QueryRunnerLike, frame));
   if (span < 0) return undefined;
-  const info: DbSpanInfo = { system: 'mysql', statement: typeof sql === 'string' ? sql : undefined };
+  const info: DbSpanInfo = { system, statement: typeof sql === 'string' ? sql : undefined };
   context.setDb(span, info);
   return { context, span, info };
 }
 
-/** Calls the runner's own method; a synchronous throw fails the statement's span and is rethrown as it is. */
+/**
+ * Calls the runner's own method; a synchronous throw fails the statement's span and is rethrown as it is. The
+ * runner asks its driver for a connection synchronously inside this call (when it has none yet): the pool-wait slot
+ * tells that request which statement it is for.
+ */
 function sendStatement(original: AnyMethod, runner: unknown, args: unknown[], statement: OpenStatement): unknown {
+  const slot = takePoolWaitSlot(statement.info);
   try {
     return original.apply(runner, args);
   } catch (error) {
     failStatement(statement.context, statement.span, statement.info, error);
     throw error;
+  } finally {
+    releasePoolWaitSlot(slot);
   }
 }
 
@@ -341,10 +360,14 @@ function sqlErrorCode(error: unknown): string | undefined {
 
 /**
  * Rows the driver reports: the length of a SELECT's row array, `affectedRows` of a write (mysql2's
- * `ResultSetHeader`), or either inside TypeORM's structured `QueryResult` (`query(sql, params, true)`).
+ * `ResultSetHeader`), the row count of `PostgresQueryRunner`'s `[rows, rowCount]` (UPDATE / DELETE), or either inside
+ * TypeORM's structured `QueryResult` (`query(sql, params, true)`).
  */
 function rowsOf(result: unknown): number | undefined {
-  if (Array.isArray(result)) return result.length;
+  if (Array.isArray(result)) {
+    const [rows, count] = result as unknown[];
+    return result.length === 2 && Array.isArray(rows) && typeof count === 'number' ? count : result.length;
+  }
   if (result === null || typeof result !== 'object') return undefined;
   const { affectedRows, affected, raw } = result as { affectedRows?: unknown; affected?: unknown; raw?: unknown };
   if (typeof affectedRows === 'number') return affectedRows;

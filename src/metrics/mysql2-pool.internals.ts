@@ -34,3 +34,18 @@ export function readMysql2PoolState(pool: unknown): MysqlPoolMetrics | null {
   if (open === undefined || idle === undefined || waiting === undefined || typeof limit !== 'number') return null;
   return { total: limit, active: open - idle, idle, waiting, open };
 }
+
+/**
+ * Whether a `getConnection()` on this mysql2 pool now queues: no free connection and the limit reached (a limit of 0
+ * is unlimited), or callers already queued. Reads the same internals as `readMysql2PoolState`, without allocating.
+ */
+export function mysql2PoolMustQueue(pool: unknown): boolean {
+  if (pool === null || typeof pool !== 'object') return false;
+  const internals = pool as Mysql2PoolInternals;
+  const waiting = lengthOf(internals._connectionQueue);
+  if (waiting !== undefined && waiting > 0) return true;
+  const open = lengthOf(internals._allConnections);
+  const idle = lengthOf(internals._freeConnections);
+  const limit = internals.config?.connectionLimit;
+  return idle === 0 && open !== undefined && typeof limit === 'number' && limit > 0 && open >= limit;
+}

@@ -10,6 +10,7 @@ import { CpuProbe } from './cpu.probe.js';
 import { EventLoopProbe } from './event-loop.probe.js';
 import { readMemory } from './memory.probe.js';
 import { isMysqlDataSource, MysqlProbe } from './mysql.probe.js';
+import { isPostgresDataSource, PostgresProbe } from './postgres.probe.js';
 import { errorMessage, networkProbeError, probeError } from './probe-error.js';
 import { RedisProbe } from './redis.probe.js';
 import { withTimeout } from './with-timeout.js';
@@ -28,7 +29,7 @@ export const SNAPSHOT_REUSE_MS = 500;
 const OUTER_GRACE_MS = 50;
 
 /**
- * The CPU, memory, event-loop, MySQL and Redis snapshot attached to slow, failing and hung reports.
+ * The CPU, memory, event-loop, MySQL, PostgreSQL and Redis snapshot attached to slow, failing and hung reports.
  *
  * CPU and event-loop samplers start with the module (outside any request, timers `unref()`ed) and stop on shutdown,
  * together with the two extra connections the MySQL and Redis probes open lazily (see `MysqlProbe`, `RedisProbe`).
@@ -41,6 +42,7 @@ export class SystemMetricsService implements OnModuleInit, OnApplicationShutdown
   private readonly scope = new AsyncResource('nestjs-trace.metrics');
   private mysql: MysqlProbe | null | undefined;
   private redis: RedisProbe | null | undefined;
+  private postgres: PostgresProbe | null | undefined;
   private inFlight: Promise<SystemMetrics> | null = null;
   private last: { startedAt: number; metrics: SystemMetrics } | null = null;
 
@@ -67,6 +69,7 @@ export class SystemMetricsService implements OnModuleInit, OnApplicationShutdown
     this.eventLoop.stop();
     this.mysqlProbe()?.close();
     this.redisProbe()?.close();
+    this.postgresProbe()?.close();
   }
 
   /**
@@ -96,7 +99,8 @@ export class SystemMetricsService implements OnModuleInit, OnApplicationShutdown
     const timeoutMs = this.options.metricsTimeoutMs;
     const mysql = this.mysqlProbe();
     const redis = this.redisProbe();
-    const [cpu, memory, eventLoop, mysqlSection, redisSection] = await Promise.all([
+    const postgres = this.postgresProbe();
+    const [cpu, memory, eventLoop, mysqlSection, redisSection, postgresSection] = await Promise.all([
       bounded(
         Promise.resolve().then(() => this.cpu.read()),
         timeoutMs,
@@ -105,19 +109,37 @@ export class SystemMetricsService implements OnModuleInit, OnApplicationShutdown
       bounded(this.eventLoop.read(), timeoutMs),
       mysql ? bounded(mysql.read(), timeoutMs + OUTER_GRACE_MS) : null,
       redis ? bounded(redis.read(), timeoutMs + OUTER_GRACE_MS) : null,
+      postgres ? bounded(postgres.read(), timeoutMs + OUTER_GRACE_MS) : null,
     ]);
-    const metrics: SystemMetrics = { takenAt, cpu, memory, eventLoop, mysql: mysqlSection, redis: redisSection };
+    const metrics: SystemMetrics = {
+      takenAt,
+      cpu,
+      memory,
+      eventLoop,
+      mysql: mysqlSection,
+      redis: redisSection,
+      postgres: postgresSection,
+    };
     this.last = { startedAt, metrics };
     return metrics;
   }
 
+  /** The first MySQL / MariaDB DataSource: the `dataSource` option's (or the default one) when it is one. */
   private mysqlProbe(): MysqlProbe | null {
     if (this.mysql === undefined) {
-      const dataSource = this.connections.dataSource;
-      this.mysql =
-        dataSource && isMysqlDataSource(dataSource) ? new MysqlProbe(dataSource, this.options.metricsTimeoutMs) : null;
+      const dataSource = this.connections.dataSources.find(isMysqlDataSource);
+      this.mysql = dataSource ? new MysqlProbe(dataSource, this.options.metricsTimeoutMs) : null;
     }
     return this.mysql;
+  }
+
+  /** The first PostgreSQL DataSource, in the same order. */
+  private postgresProbe(): PostgresProbe | null {
+    if (this.postgres === undefined) {
+      const dataSource = this.connections.dataSources.find(isPostgresDataSource);
+      this.postgres = dataSource ? new PostgresProbe(dataSource, this.options.metricsTimeoutMs) : null;
+    }
+    return this.postgres;
   }
 
   private redisProbe(): RedisProbe | null {

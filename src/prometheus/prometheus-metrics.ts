@@ -26,15 +26,18 @@ interface PromClient {
 
 export const HANDLER_HISTOGRAM = 'nestjs_trace_handler_duration_seconds';
 export const METHOD_HISTOGRAM = 'nestjs_trace_method_duration_seconds';
+/** Time SQL statements waited in the app's pool queue; only statements that waited are observed. */
+export const POOL_WAIT_HISTOGRAM = 'nestjs_trace_db_pool_wait_seconds';
 
 /**
- * Prometheus histograms of handler (and, opt-in, method) durations. Labels are the handler's `Class.method`, its
+ * Prometheus histograms of handler (and, opt-in, method) durations, and of SQL pool waits (`system` label). Labels are the handler's `Class.method`, its
  * transport and outcome: bounded by the app's code, never by raw URLs.
  */
 @Injectable()
 export class PrometheusMetrics implements TraceListener, OnModuleInit {
   private handlers: Histogram | undefined;
   private methods: Histogram | undefined;
+  private poolWaits: Histogram | undefined;
 
   constructor(@Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions) {}
 
@@ -60,6 +63,11 @@ export class PrometheusMetrics implements TraceListener, OnModuleInit {
       'handler',
       'outcome',
     ]);
+    this.poolWaits = histogram(
+      POOL_WAIT_HISTOGRAM,
+      "Time SQL statements waited for a connection from the app's pool (statements that waited), in seconds",
+      ['system'],
+    );
     if (settings.methods)
       this.methods = histogram(METHOD_HISTOGRAM, 'Duration of @Trace methods, in seconds', ['method']);
   }
@@ -76,6 +84,14 @@ export class PrometheusMetrics implements TraceListener, OnModuleInit {
       { transport: context.origin.transport, handler: context.names[0] ?? '', outcome },
       (context.spanEnd(0) - context.startTime) / 1000,
     );
+    const extras = context.extras;
+    const poolWaits = this.poolWaits;
+    if (extras !== undefined && poolWaits !== undefined) {
+      for (const extra of extras.values()) {
+        const db = extra.db;
+        if (db?.poolWaitMs !== undefined) poolWaits.observe({ system: db.system }, db.poolWaitMs / 1000);
+      }
+    }
     const methods = this.methods;
     if (!methods) return;
     for (let index = 1; index < context.count; index++) {

@@ -26,6 +26,17 @@ function isSqlError(error: ErrorLike): boolean {
   );
 }
 
+/**
+ * PostgreSQL server errors (pg's `DatabaseError`, directly or wrapped by TypeORM's QueryFailedError, which also copies
+ * its fields): the message quotes values (`invalid input syntax for type integer: "abc"`), and `detail` holds the
+ * row's values (`Key (email)=(alice@x.io) already exists.`), so `detail`, `where`, `hint` are never shown.
+ */
+function isPostgresError(error: ErrorLike): boolean {
+  const driver = isObject(error.driverError) ? error.driverError : error;
+  const { severity, code } = driver as { severity?: unknown; code?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
 /** Redis reply errors can quote a command's arguments (`… with args beginning with: 'secret'`). */
 function isRedisReplyError(error: ErrorLike): boolean {
   return error.name === 'ReplyError';
@@ -44,6 +55,11 @@ function safeMessage(error: unknown): string {
       const code = typeof driver.code === 'string' ? `${driver.code}: ` : '';
       const sqlMessage = typeof driver.sqlMessage === 'string' ? driver.sqlMessage : message;
       return cut(code + sqlMessage.replace(QUOTED, '?'), MAX_MESSAGE);
+    }
+    if (isPostgresError(error)) {
+      const driver = isObject(error.driverError) ? error.driverError : error;
+      const text = typeof driver.message === 'string' ? driver.message : message;
+      return cut(`${String(driver.code)}: ${text.replace(QUOTED, '?')}`, MAX_MESSAGE);
     }
     return cut(isRedisReplyError(error) ? message.replace(QUOTED, '?') : message, MAX_MESSAGE);
   } catch {

@@ -32,6 +32,7 @@ function spanNote(span: SpanRecord): string {
   const notes: string[] = [];
   if (span.error !== undefined) notes.push(`✗ ${span.error}`);
   if (span.errorCode !== undefined && span.error === undefined) notes.push(`✗ ${span.errorCode}`);
+  if (span.poolWaitMs !== undefined) notes.push(`wait ${Math.round(span.poolWaitMs)}ms`);
   if (span.rows !== undefined) notes.push(`${span.rows} rows`);
   if (span.commands !== undefined) notes.push(`${span.commands} commands`);
   if (span.unfinished) notes.push('… still running');
@@ -41,7 +42,9 @@ function spanNote(span: SpanRecord): string {
 }
 
 function spanLabel(span: SpanRecord): string {
-  return span.kind === 'db' && span.system === 'mysql' && span.statement ? `mysql ${span.statement}` : span.name;
+  return span.kind === 'db' && (span.system === 'mysql' || span.system === 'postgresql') && span.statement
+    ? `${span.system} ${span.statement}`
+    : span.name;
 }
 
 /** Tree lines; long runs of the same leaf call under one parent are folded (`×998, total …`). */
@@ -63,12 +66,19 @@ function treeLines(spans: SpanRecord[]): Line[] {
     if (run > FOLD_AFTER) {
       let total = 0;
       let max = 0;
+      let maxWait: number | undefined;
       for (let k = 0; k < run; k++) {
-        const duration = (spans[index + k] as SpanRecord).durationMs;
+        const { durationMs: duration, poolWaitMs } = spans[index + k] as SpanRecord;
         total += duration;
         max = Math.max(max, duration);
+        if (poolWaitMs !== undefined) maxWait = Math.max(maxWait ?? 0, poolWaitMs);
       }
-      lines.push({ label: `${indent}${spanLabel(span)} ×${run}`, duration: ms(total), note: `max ${ms(max)}` });
+      const waitNote = maxWait === undefined ? '' : `  wait max ${Math.round(maxWait)}ms`;
+      lines.push({
+        label: `${indent}${spanLabel(span)} ×${run}`,
+        duration: ms(total),
+        note: `max ${ms(max)}${waitNote}`,
+      });
       index += run - 1;
     } else {
       lines.push({ label: `${indent}${spanLabel(span)}`, duration: ms(span.durationMs), note: spanNote(span) });
@@ -77,7 +87,7 @@ function treeLines(spans: SpanRecord[]): Line[] {
   return lines;
 }
 
-/** Two summary lines: the machine, then MySQL and Redis. */
+/** Two summary lines: the machine, then MySQL, Redis and PostgreSQL. */
 export function metricsLines(metrics: SystemMetrics): string[] {
   const machine: string[] = [];
   const { cpu, memory, eventLoop, mysql, redis } = metrics;
@@ -118,7 +128,22 @@ export function metricsLines(metrics: SystemMetrics): string[] {
         : `redis ${num(redis.connectedClients)} clients, ${num(redis.usedMemoryMB, 1)}MB, ${num(redis.opsPerSec)} ops/s, queue ${num(redis.commandQueueLength)}`,
     );
   }
+  const postgres = metrics.postgres;
+  if (postgres !== null && postgres !== undefined) stores.push(postgresText(postgres));
   return stores.length > 0 ? [machine.join('  '), stores.join('  ')] : [machine.join('  ')];
+}
+
+/** `postgres pool 4 open, 1 idle, 0 waiting  server 12 connections / 3 active, 1 idle in tx, 0 on lock`. */
+function postgresText(postgres: NonNullable<SystemMetrics['postgres']>): string {
+  if (isProbeError(postgres)) return `postgres ${probeText(postgres)}`;
+  const { pool, server } = postgres;
+  const poolText = isProbeError(pool)
+    ? `postgres pool ${probeText(pool)}`
+    : `postgres pool ${num(pool.total)} open, ${num(pool.idle)} idle, ${num(pool.waiting)} waiting`;
+  const serverText = isProbeError(server)
+    ? `server ${probeText(server)}`
+    : `server ${num(server.connections)} connections / ${num(server.active)} active, ${num(server.idleInTransaction)} idle in tx, ${num(server.waitingOnLock)} on lock`;
+  return `${poolText}  ${serverText}`;
 }
 
 /** The text report: a header, the indented call tree with aligned durations, then the metrics. */
@@ -138,6 +163,10 @@ export function formatText(record: TraceRecord): string {
     out.push(line.note ? `${row}  ${line.note}` : row);
   }
   if (hidden > 0) out.push(`… ${hidden} more lines`);
+  for (const finding of record.findings ?? []) {
+    const via = finding.via === undefined ? '' : ` via ${finding.via}`;
+    out.push(`${finding.kind} ${finding.count}× under ${finding.parent}${via}: ${finding.statement}`);
+  }
   if (record.droppedSpans > 0) out.push(`(${record.droppedSpans} more spans not recorded: maxSpans)`);
   if (record.error) {
     out.push(`error ${record.error.name}: ${record.error.message}`);

@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { ActiveTrace } from '../context/active-trace.js';
 import type { DbSpanInfo } from '../context/span-extra.js';
-import { normalizeSql, sqlOperation } from '../instrumentation/normalize-sql.js';
+import { normalizePostgresSql, normalizeSql, sqlOperation } from '../instrumentation/normalize-sql.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import type { SpanRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
 import { errorInfo, spanErrorMessage } from './error-info.js';
+import { findRepeatedStatements } from './repeated-statements.js';
 
 /** Rounds to 0.01 ms. */
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -26,12 +27,13 @@ export function dbFields(
   db: DbSpanInfo,
   options: ResolvedTraceOptions,
 ): Pick<SpanRecord, 'name' | 'kind' | 'system' | 'statement'> {
-  if (db.system === 'mysql') {
+  if (db.system === 'mysql' || db.system === 'postgresql') {
     const raw = db.statement ?? '';
     const operation = sqlOperation(raw);
+    const normalize = db.system === 'mysql' ? normalizeSql : normalizePostgresSql;
     const statement =
-      options.instrument.statement === 'none' ? operation : normalizeSql(raw, options.instrument.maxStatementLength);
-    return { name: `mysql ${operation}`, kind: 'db', system: 'mysql', statement };
+      options.instrument.statement === 'none' ? operation : normalize(raw, options.instrument.maxStatementLength);
+    return { name: `${db.system} ${operation}`, kind: 'db', system: db.system, statement };
   }
   // A pipeline / multi is named in lower case like `redis pipeline` in docs/report-format.md; single commands upper case.
   if (db.commands !== undefined) {
@@ -75,6 +77,7 @@ export function buildTraceRecord(
         if (extra.db.rows !== undefined) span.rows = extra.db.rows;
         if (extra.db.commands !== undefined) span.commands = extra.db.commands;
         if (extra.db.errorCode !== undefined) span.errorCode = extra.db.errorCode;
+        if (extra.db.poolWaitMs !== undefined) span.poolWaitMs = round(extra.db.poolWaitMs);
       }
       if (extra.errored) span.error = spanErrorMessage(extra.error);
       if (extra.logs) span.logs = extra.logs.slice();
@@ -98,5 +101,7 @@ export function buildTraceRecord(
   };
   if (outcome === 'error' && root?.errored) record.error = errorInfo(root.error, options.maxStackLength);
   if (metrics) record.metrics = metrics;
+  const findings = findRepeatedStatements(context, options);
+  if (findings) record.findings = findings;
   return record;
 }

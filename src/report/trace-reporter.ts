@@ -8,6 +8,7 @@ import { TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.t
 import type { SystemMetrics, TraceOutcome } from '../trace.types.js';
 import { FailureLog } from './failure-log.js';
 import type { FinishedOutcome, TraceListener } from './trace-listener.js';
+import { FindingReports } from './repeated-statements.js';
 import { buildTraceRecord } from './trace-record.builder.js';
 
 /** Where reports take their machine snapshot from. */
@@ -31,6 +32,8 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
   private sweeper: NodeJS.Timeout | undefined;
   /** The active ones among `allListeners`, chosen at bootstrap (an unused listener costs nothing per trace). */
   private listeners: readonly TraceListener[] = [];
+  /** Fast traces with N+1 findings: reported at most once per handler per minute. */
+  private readonly findingReports: FindingReports;
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
@@ -40,6 +43,7 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     @Inject(TRACE_LISTENERS) private readonly allListeners: readonly TraceListener[],
   ) {
     this.maxSpans = options.maxSpans;
+    this.findingReports = new FindingReports(options);
     if (options.hungThresholdMs > 0) {
       const every = Math.max(10, Math.min(1000, options.hungThresholdMs / 4));
       this.sweeper = setInterval(() => this.sweep(), every);
@@ -78,7 +82,9 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
         this.failed('trace listener', error);
       }
     }
-    if (outcome !== 'ok' || this.options.logAll) this.report(context, outcome);
+    if (outcome !== 'ok' || this.options.logAll || this.findingReports.shouldReport(context)) {
+      this.report(context, outcome);
+    }
   }
 
   /**

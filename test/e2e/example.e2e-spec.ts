@@ -5,7 +5,10 @@ import type { LoggerService } from '@nestjs/common';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { configFromEnv } from '../../examples/game-server/src/config.js';
 import { ensureMysqlDatabase } from '../../examples/game-server/src/mysql-database.js';
+import { RoomRepository } from '../../examples/game-server/src/room.repository.js';
 import { startGameServer } from '../../examples/game-server/src/server.js';
 import type { RunningGameServer } from '../../examples/game-server/src/server.js';
 import { freePort } from '../support/free-port.js';
@@ -366,5 +369,31 @@ describe('example: MySQL database check (ensureMysqlDatabase)', () => {
       new RegExp(`^cannot reach MySQL at 127.0.0.1:${port} \\(.*\\): start it, fix MYSQL_URL, or unset MYSQL_URL`),
     );
     expect(Date.now() - started).toBeLessThan(6000);
+  });
+});
+
+describe('example game server on PostgreSQL (DATABASE_URL=postgres://…)', () => {
+  const url = process.env.POSTGRES_URL ?? 'postgres://nestjs_trace:nestjs_trace@127.0.0.1:5432/nestjs_trace_test';
+  const reports = new TextReports();
+  let server: RunningGameServer;
+
+  beforeAll(async () => {
+    const config = configFromEnv({ DATABASE_URL: url });
+    expect(config).toMatchObject({ postgresUrl: url, mysqlUrl: undefined });
+    server = await startGameServer({ ...config, port: 0, slowThresholdMs: 1000, logger: reports }, { nestLogs: false });
+  });
+  afterAll(async () => {
+    await server.app.get(DataSource).query('DROP TABLE IF EXISTS "example_room"');
+    await server?.close();
+  });
+
+  it('GET /rooms/one-by-one loads rooms the N+1 way: a fast request reported for its n+1 finding', async () => {
+    const rooms = server.app.get(RoomRepository);
+    for (let index = 0; index < 6; index++) await rooms.create(`pg-room-${index}`, 'host', 4);
+    const list = await request(server.url).get('/rooms/one-by-one').expect(200);
+    expect((list.body as RoomView[]).length).toBeGreaterThanOrEqual(6);
+    const report = await reports.waitFor(/^OK .*GET \/rooms\/one-by-one/);
+    expect(report.text).toMatch(/^ {6}postgresql SELECT .*"example_room" "Room" WHERE .*"Room"\."id" = \$1.* ×\d+ /m);
+    expect(report.text).toMatch(/^n\+1 \d+× under RoomRepository\.findEachById: SELECT .*"Room"\."id" = \$1/m);
   });
 });

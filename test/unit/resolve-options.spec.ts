@@ -14,6 +14,8 @@ describe('resolveOptions', () => {
       instrument: { typeorm: true, ioredis: true, statement: 'normalized', redisKeys: true, maxStatementLength: 500 },
     });
     expect(resolveOptions({ slowThresholdMs: 200 }).hungThresholdMs).toBe(1000);
+    expect(resolveOptions(undefined).nPlusOneThreshold).toBe(5);
+    expect(resolveOptions({ nPlusOneThreshold: '0' as never }).nPlusOneThreshold).toBe(0);
   });
 
   it.each([
@@ -42,6 +44,9 @@ describe('resolveOptions', () => {
     ],
     [{ socketIoAdmin: { auth: false, allowInsecure: true, serveUi: '/a b' } }, /"socketIoAdmin.serveUi" must be/],
     [{ socketIoAdmin: { auth: false, allowInsecure: true, serveUi: true } }, /"socketIoAdmin.serveUi" must be/],
+    [{ nPlusOneThreshold: 1 }, /"nPlusOneThreshold" must be 0 \(off\) or an integer ≥ 2 \(got 1\)/],
+    [{ nPlusOneThreshold: -1 }, /"nPlusOneThreshold" must be an integer ≥ 0/],
+    [{ nPlusOneThreshold: 2.5 }, /"nPlusOneThreshold" must be an integer/],
   ])('rejects %p with a message naming the option', (options, message) => {
     expect(() => resolveOptions(options as never)).toThrow(message);
   });

@@ -19,25 +19,34 @@ import { RoomsController } from './rooms.controller.js';
 export class AppModule {
   static async register(config: GameServerConfig): Promise<DynamicModule> {
     if (config.mysqlUrl) await ensureMysqlDatabase(config.mysqlUrl);
-    const database = config.mysqlUrl
+    const database = config.postgresUrl
       ? TypeOrmModule.forRoot({
-          type: 'mysql',
-          url: config.mysqlUrl,
+          type: 'postgres',
+          url: config.postgresUrl,
           entities: [Room],
           synchronize: true,
           poolSize: 10,
-          // The database was checked just above: a later failure is not worth TypeORM's default 9 retries × 3 s.
           retryAttempts: 1,
         })
-      : TypeOrmModule.forRoot({
-          type: 'better-sqlite3',
-          database: ':memory:',
-          entities: [Room],
-          synchronize: true,
-          // An in-memory database that fails to open (e.g. better-sqlite3 built for another Node version) will not
-          // open on a retry: fail at once instead of 9 retries 3 s apart.
-          retryAttempts: 0,
-        });
+      : config.mysqlUrl
+        ? TypeOrmModule.forRoot({
+            type: 'mysql',
+            url: config.mysqlUrl,
+            entities: [Room],
+            synchronize: true,
+            poolSize: 10,
+            // The database was checked just above: a later failure is not worth TypeORM's default 9 retries × 3 s.
+            retryAttempts: 1,
+          })
+        : TypeOrmModule.forRoot({
+            type: 'better-sqlite3',
+            database: ':memory:',
+            entities: [Room],
+            synchronize: true,
+            // An in-memory database that fails to open (e.g. better-sqlite3 built for another Node version) will not
+            // open on a retry: fail at once instead of 9 retries 3 s apart.
+            retryAttempts: 0,
+          });
     const redisUrl = config.redisUrl;
     // Loaded only when used: the embedded default needs no Redis package (and Jest's ESM runtime cannot load this
     // CommonJS package, which requires the ESM-only @nestjs/common 12).

@@ -8,6 +8,11 @@ export interface GameServerConfig {
   host: string;
   /** `MYSQL_URL`, e.g. mysql://root@127.0.0.1:3306/test; unset: SQLite in memory. */
   mysqlUrl?: string;
+  /**
+   * `DATABASE_URL=postgres://user:pass@host:5432/db`: PostgreSQL instead (a `mysql://` DATABASE_URL is taken as
+   * `MYSQL_URL`).
+   */
+  postgresUrl?: string;
   /** `REDIS_URL`, e.g. redis://127.0.0.1:6379; unset: an in-process room store. */
   redisUrl?: string;
   /** `TRACE_FORMAT=json`: one JSON line per report instead of the text tree. */
@@ -47,7 +52,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GameServerC
   return {
     port: positiveInt('PORT', env.PORT, 3000),
     host: env.HOST || '127.0.0.1',
-    mysqlUrl: env.MYSQL_URL || undefined,
+    mysqlUrl: env.MYSQL_URL || (/^mysql:/.test(env.DATABASE_URL ?? '') ? env.DATABASE_URL : undefined),
+    postgresUrl: /^postgres(ql)?:/.test(env.DATABASE_URL ?? '') ? env.DATABASE_URL : undefined,
     redisUrl: env.REDIS_URL || undefined,
     format,
     slowThresholdMs: positiveInt('SLOW_MS', env.SLOW_MS, 200),

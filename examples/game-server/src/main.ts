@@ -18,9 +18,11 @@ const hidePassword = (u: string): string => u.replace(/\/\/[^@/]*@/, '//***@');
 const lines = [
   '',
   `  nestjs-trace example game server on ${url}`,
-  config.mysqlUrl
-    ? `  SQL: MySQL at ${hidePassword(config.mysqlUrl)}`
-    : '  SQL: SQLite in memory (embedded default; set MYSQL_URL=mysql://user:pass@host:3306/db for MySQL)',
+  config.postgresUrl
+    ? `  SQL: PostgreSQL at ${hidePassword(config.postgresUrl)}`
+    : config.mysqlUrl
+      ? `  SQL: MySQL at ${hidePassword(config.mysqlUrl)}`
+      : '  SQL: SQLite in memory (embedded default; set MYSQL_URL=mysql://… or DATABASE_URL=postgres://…)',
   config.redisUrl
     ? `  Rooms: Redis at ${hidePassword(config.redisUrl)}`
     : '  Rooms: in-process store (embedded default; set REDIS_URL=redis://host:6379 for Redis)',

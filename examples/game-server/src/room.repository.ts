@@ -18,6 +18,19 @@ export class RoomRepository {
     return this.rooms.findOneBy({ id });
   }
 
+  /**
+   * The N+1 way, on purpose (`GET /rooms/one-by-one`): one `SELECT … WHERE id = ?` per room, one after another. The
+   * report shows an `n+1` finding for it (`findBy({ id: In(ids) })` would be one statement).
+   */
+  async findEachById(ids: readonly number[]): Promise<Room[]> {
+    const rooms: Room[] = [];
+    for (const id of ids) {
+      const room = await this.rooms.findOneBy({ id });
+      if (room) rooms.push(room);
+    }
+    return rooms;
+  }
+
   latest(limit: number): Promise<Room[]> {
     return this.rooms.find({ order: { id: 'DESC' }, take: limit });
   }

@@ -12,6 +12,12 @@ export class RoomsController {
     return this.game.listRooms();
   }
 
+  /** The same list, loaded the N+1 way (see `RoomRepository.findEachById`): its report carries an `n+1` finding. */
+  @Get('one-by-one')
+  listOneByOne(): Promise<RoomView[]> {
+    return this.game.listRoomsOneByOne();
+  }
+
   @Get(':id')
   async get(@Param('id', ParseIntPipe) id: number): Promise<RoomView> {
     const room = await this.game.getRoom(id);

@@ -41,3 +41,36 @@ describe('OtelBridge without a registered SDK', () => {
     expect(bridge.liveRoot(next)).toBeDefined();
   });
 });
+
+describe('OtelBridge: PostgreSQL statements', () => {
+  afterAll(() => trace.disable());
+
+  it('exports a postgresql span with db.system "postgresql", the normalized statement and its rows', async () => {
+    const exporter = new InMemorySpanExporter();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    const options = resolveOptions({});
+    const bridge = new OtelBridge(options, new FailureLog(options));
+    await bridge.onModuleInit();
+    const sink: TraceSink = {
+      maxSpans: 100,
+      opened: (context) => bridge.opened(context),
+      finished: (context) => bridge.finished(context, 'ok'),
+    };
+    const context = new ActiveTrace({ transport: 'manual', handlerName: 'job' }, sink);
+    const span = context.openSpan('postgresql', 0);
+    context.setDb(span, {
+      system: 'postgresql',
+      statement: `SELECT "p"."id" FROM "p" WHERE "p"."name" = 'alice'`,
+      rows: 1,
+    });
+    context.endSpan(span, false);
+    context.endSpan(0, false);
+    await new Promise((resolve) => setImmediate(resolve)); // the bridge exports after the response, a tick later
+    const exported = exporter.getFinishedSpans().find((candidate) => candidate.name === 'postgresql SELECT');
+    expect(exported?.attributes).toMatchObject({
+      'db.system': 'postgresql',
+      'db.query.text': 'SELECT "p"."id" FROM "p" WHERE "p"."name" = ?',
+      'db.response.returned_rows': 1,
+    });
+  });
+});

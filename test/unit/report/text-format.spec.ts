@@ -109,3 +109,59 @@ describe('text format', () => {
     expect(JSON.parse(line)).toMatchObject({ handler: 'a\nb' });
   });
 });
+
+describe('text format: database depth', () => {
+  const db: TraceRecord = {
+    ...record,
+    outcome: 'ok',
+    spans: [
+      { name: 'PlayerController.list', depth: 0, startMs: 0, durationMs: 700 },
+      ...[0, 1, 2].map((index) => ({
+        name: 'postgresql SELECT',
+        depth: 1,
+        startMs: 1,
+        durationMs: 300 * (index + 1),
+        kind: 'db' as const,
+        system: 'postgresql' as const,
+        statement: 'SELECT pg_sleep(?)',
+        rows: 1,
+        ...(index === 2 ? { poolWaitMs: 301.4 } : {}),
+      })),
+    ],
+    findings: [
+      { kind: 'n+1', parent: 'PlayerService.list', statement: 'SELECT * FROM "p" WHERE "id" = $1', count: 12 },
+    ],
+    metrics: {
+      ...record.metrics!,
+      mysql: null,
+      redis: null,
+      postgres: {
+        pool: { total: 4, idle: 1, waiting: 2 },
+        server: { connections: 12, active: 3, idleInTransaction: 1, waitingOnLock: 0 },
+      },
+    },
+  };
+
+  it('shows a statement’s pool wait, PostgreSQL statements with their dialect, one line per finding, the pg line', () => {
+    const lines = formatText(db).split('\n');
+    expect(lines[4]).toMatch(/^ {2}postgresql SELECT pg_sleep\(\?\) +900\.0ms {2}wait 301ms {2}1 rows$/);
+    expect(lines).toContain('n+1 12× under PlayerService.list: SELECT * FROM "p" WHERE "id" = $1');
+    expect(lines.at(-1)).toBe(
+      'postgres pool 4 open, 1 idle, 2 waiting  server 12 connections / 3 active, 1 idle in tx, 0 on lock',
+    );
+  });
+
+  it('a folded run keeps its longest wait; a failed pg probe shows its ProbeError', () => {
+    const folded: TraceRecord = {
+      ...db,
+      spans: [db.spans[0]!, ...[1, 2, 3, 4, 5].map((k) => ({ ...db.spans[1]!, poolWaitMs: k * 100 }))],
+      metrics: {
+        ...db.metrics!,
+        postgres: { pool: { total: 2, idle: 0, waiting: 0 }, server: { status: 'forbidden', error: 'no rights' } },
+      },
+    };
+    const text = formatText(folded);
+    expect(text).toMatch(/postgresql SELECT pg_sleep\(\?\) ×5 +1500\.0ms {2}max 300\.0ms {2}wait max 500ms/);
+    expect(text).toContain('postgres pool 2 open, 0 idle, 0 waiting  server forbidden (no rights)');
+  });
+});

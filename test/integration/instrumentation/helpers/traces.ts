@@ -65,3 +65,7 @@ export function dbSpans(record: TraceRecord): SpanRecord[] {
 }
 
 export { CaptureSink };
+
+/** The PostgreSQL role and database `.ci/run` creates (`postgres_setup`). */
+export const POSTGRES_URL =
+  process.env.POSTGRES_URL ?? 'postgres://nestjs_trace:nestjs_trace@127.0.0.1:5432/nestjs_trace_test';
