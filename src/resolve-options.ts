@@ -33,6 +33,7 @@ export interface ResolvedTraceOptions {
   /** `'auto'`: on when `@opentelemetry/api` can be loaded. */
   otel: { enabled: boolean | 'auto'; tracerName: string };
   prometheus: { registry: unknown; buckets: number[]; methods: boolean } | false;
+  captureLogs: boolean;
 }
 
 /** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
@@ -268,5 +269,6 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
           methods: boolean('prometheus.methods', prometheus.methods, DEFAULTS.prometheus.methods),
         }
       : false,
+    captureLogs: boolean('captureLogs', raw.captureLogs, DEFAULTS.captureLogs),
   };
 }

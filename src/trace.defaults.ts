@@ -24,6 +24,7 @@ export const TRACE_DEFAULTS = deepFreeze({
   otel: { tracerName: 'nestjs-trace' },
   prometheus: { buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], methods: false },
   socketIoAdmin: { mode: 'production', namespaceName: '/admin', readonly: true, allowInsecure: false, serveUi: false },
+  captureLogs: true,
 } as const);
 
 function deepFreeze<T extends object>(value: T): T {

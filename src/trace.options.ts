@@ -129,6 +129,12 @@ export interface TraceModuleOptions {
   otel?: TraceOtelOptions;
   /** Prometheus histograms; off unless given (`prometheus: {}` for the defaults). */
   prometheus?: TracePrometheusOptions;
+  /**
+   * Nest `Logger` calls made inside a trace (`log`, `warn`, `error`, `debug`, `verbose`, `fatal`; static or instance,
+   * whatever logger `app.useLogger` installed) become notes of the current span: `"WARN [Context] message"`.
+   * @default true
+   */
+  captureLogs?: boolean;
 }
 
 export const {
