@@ -31,7 +31,7 @@ export interface ResolvedTraceOptions {
   memoryMonitor: { intervalMs: number; heapLimitPercent: number; growthSamples: number } | false;
   socketIoAdmin: ResolvedSocketIoAdminOptions | false;
   /** `'auto'`: on when `@opentelemetry/api` can be loaded. */
-  otel: { enabled: boolean | 'auto'; tracerName: string };
+  otel: { enabled: boolean | 'auto'; tracerName: string; okSampleRate: number };
   prometheus: { registry: unknown; buckets: number[]; methods: boolean } | false;
   captureLogs: boolean;
 }
@@ -261,6 +261,7 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
     otel: {
       enabled: otel.enabled === undefined ? 'auto' : boolean('otel.enabled', otel.enabled, true),
       tracerName: tracerName ?? DEFAULTS.otel.tracerName,
+      okSampleRate: number('otel.okSampleRate', otel.okSampleRate, DEFAULTS.otel.okSampleRate, 0, 1),
     },
     prometheus: prometheus
       ? {

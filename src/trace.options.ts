@@ -32,6 +32,12 @@ export interface TraceOtelOptions {
   enabled?: boolean;
   /** Name of the OTel tracer. @default 'nestjs-trace' */
   tracerName?: string;
+  /**
+   * Share of `ok` traces exported (0…1), decided from the trace id so that every service of a distributed trace
+   * decides alike. Slow, error and hung traces, and traces whose incoming `traceparent` is sampled, are always
+   * exported. @default 1
+   */
+  okSampleRate?: number;
 }
 
 /** Prometheus histograms (needs `prom-client`). */

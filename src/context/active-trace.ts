@@ -27,6 +27,8 @@ export interface TraceOrigin {
   parentTraceId?: string;
   /** Span id of an incoming W3C `traceparent`. */
   parentSpanId?: string;
+  /** The incoming `traceparent` has its sampled flag set (the caller records this trace). */
+  parentSampled?: boolean;
 }
 
 const STRIDE = 3; // start, end, parent (depth is derived from the parents when reported)

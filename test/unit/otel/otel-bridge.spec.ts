@@ -5,6 +5,7 @@ import { ActiveTrace } from '../../../src/context/active-trace.js';
 import type { TraceSink } from '../../../src/context/active-trace.js';
 import { OtelBridge } from '../../../src/otel/otel-bridge.js';
 import { resolveOptions } from '../../../src/resolve-options.js';
+import { PrometheusMetrics } from '../../../src/prometheus/prometheus-metrics.js';
 import { FailureLog } from '../../../src/report/failure-log.js';
 
 // The real API and SDK: with the API installed but no provider registered the bridge starts no span per trace,
@@ -17,7 +18,7 @@ describe('OtelBridge without a registered SDK', () => {
   afterAll(() => trace.disable());
 
   it('starts no span (so no trace id of its own) until a provider is registered, then starts one per trace', async () => {
-    const bridge = new OtelBridge(options, failures);
+    const bridge = new OtelBridge(options, failures, new PrometheusMetrics(options));
     await bridge.onModuleInit();
     expect(bridge.active).toBe(true);
     const first = new ActiveTrace({ transport: 'manual', handlerName: 'a' }, sink);
