@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ActiveTrace } from '../../../src/context/active-trace.js';
 import type { TraceSink } from '../../../src/context/active-trace.js';
@@ -40,5 +41,50 @@ describe('OtelBridge without a registered SDK', () => {
     const next = new ActiveTrace({ transport: 'manual', handlerName: 'd' }, sink);
     bridge.opened(next);
     expect(bridge.liveRoot(next)).toBeDefined();
+  });
+});
+
+describe('OtelBridge export decision (otel.okSampleRate: 0)', () => {
+  const options = resolveOptions({ otel: { okSampleRate: 0 }, slowThresholdMs: 1000 });
+  const sink: TraceSink = { maxSpans: 100, opened: () => undefined, finished: () => undefined };
+  const exporter = new InMemorySpanExporter();
+
+  beforeAll(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  });
+  afterAll(() => {
+    trace.disable();
+    context.disable();
+  });
+
+  async function exported(open: () => ActiveTrace, bridge: OtelBridge): Promise<string[]> {
+    exporter.reset();
+    const active = open();
+    bridge.opened(active);
+    active.endSpan(0, false);
+    bridge.finished(active, 'ok');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return exporter.getFinishedSpans().map((span) => span.spanContext().traceId);
+  }
+
+  it('drops ok traces, but keeps one whose remote OpenTelemetry parent is sampled', async () => {
+    const bridge = new OtelBridge(options, new FailureLog(options), new PrometheusMetrics(options));
+    await bridge.onModuleInit();
+    const plain = await exported(() => new ActiveTrace({ transport: 'manual', handlerName: 'a' }, sink), bridge);
+    expect(plain).toEqual([]);
+    // The parent's context is active while the trace opens (as with OpenTelemetry's propagator in front).
+    const bridgeOpened = (flags: number): Promise<string[]> =>
+      context.with(
+        trace.setSpanContext(ROOT_CONTEXT, {
+          traceId: '0af7651916cd43dd8448eb211c80319c',
+          spanId: 'b7ad6b7169203331',
+          traceFlags: flags,
+          isRemote: true,
+        }),
+        () => exported(() => new ActiveTrace({ transport: 'manual', handlerName: 'b' }, sink), bridge),
+      );
+    expect(await bridgeOpened(1)).toEqual(['0af7651916cd43dd8448eb211c80319c']);
+    expect(await bridgeOpened(0)).toEqual([]);
   });
 });
