@@ -23,8 +23,12 @@ let active = false;
 /** Above 0 while the library writes through a logger itself (its reports and failures are not the app's logs). */
 let suppressed = 0;
 
-/** What `Logger.isLevelEnabled` looks like (Nest ≥ 8); read once, as a static of the class. */
+/** The statics of Nest's `Logger` that say which levels the app's logger prints. */
 interface LoggerStatics {
+  /** The logger installed by `app.useLogger` (a `ConsoleLogger` by default); `undefined` with `logger: false`. */
+  staticInstanceRef?: unknown;
+  /** Levels set by `app.useLogger([...])` / `logger: [...]`, if any. */
+  logLevels?: unknown;
   isLevelEnabled?(level: string): boolean;
 }
 
@@ -71,7 +75,7 @@ function capturing(original: LogMethod, level: CapturedLogLevel, nestLevel: stri
       if (frame !== undefined && !frame.trace.closed) {
         try {
           // A level the app's logger does not print is not kept either: the report shows what the log shows.
-          if (statics.isLevelEnabled?.(nestLevel) !== false) {
+          if (levelEnabled(statics, nestLevel)) {
             frame.trace.captureLog(frame.span, {
               level,
               // eslint-disable-next-line prefer-rest-params -- no rest array on the path every log call takes
@@ -90,6 +94,19 @@ function capturing(original: LogMethod, level: CapturedLogLevel, nestLevel: stri
     // eslint-disable-next-line prefer-rest-params -- see above
     return Reflect.apply(original, this, arguments);
   };
+}
+
+/**
+ * Whether the app's logger prints `level`. Not `Logger.isLevelEnabled` alone: on Nest 11 it answers `false` for every
+ * level when no levels were ever set (the default), where Nest 12 answers `true`.
+ */
+function levelEnabled(statics: LoggerStatics, level: string): boolean {
+  const instance = statics.staticInstanceRef;
+  if (instance === undefined || instance === null) return false; // `logger: false`
+  const own = (instance as { isLevelEnabled?: unknown }).isLevelEnabled;
+  if (typeof own === 'function') return (own as (level: string) => unknown).call(instance, level) !== false;
+  if (statics.logLevels === undefined) return true; // a logger of the app's own, no levels set: it gets every call
+  return statics.isLevelEnabled?.(level) !== false;
 }
 
 /**

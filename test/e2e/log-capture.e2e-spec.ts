@@ -66,6 +66,11 @@ class LogsController {
     return { ok: true };
   }
 
+  @Get('fail')
+  fail(): never {
+    throw new Error('Room is full');
+  }
+
   @Get('many')
   many(): { ok: true } {
     this.logger.warn('x'.repeat(600));
@@ -151,6 +156,13 @@ describe('Nest Logger calls inside a trace (captureLogs)', () => {
     expect(logs).toHaveLength(20);
     expect(logs[0]).toBe(`WARN [Rooms] ${'x'.repeat(487)}…`);
     expect(logs[19]).toBe('LOG [Rooms] line 18');
+  });
+
+  it("captures Nest's own exception handler log of an error the handler threw", async () => {
+    await request(app.getHttpServer()).get('/logs/fail').expect(500);
+    const [report] = await capture.waitFor((r) => r.route === 'GET /logs/fail');
+    expect(report?.outcome).toBe('error');
+    expect(report?.spans[0]?.logs).toEqual(['ERROR [ExceptionsHandler] Error: Room is full']);
   });
 
   it('records nothing outside a trace, and the calls still reach the logger', () => {
