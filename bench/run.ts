@@ -102,6 +102,10 @@ function microSection(micro: MicroResult): void {
   // Per span = the cost above the bare method, so the method's own time does not dilute the ratio.
   const perSpan = (otel: string, trace: string, plain: string): number =>
     median((r[otel] ?? []).map((o, i) => (o - (r[plain]?.[i] ?? 0)) / ((r[trace]?.[i] ?? 0) - (r[plain]?.[i] ?? 0))));
+  const logs = median(
+    (r['log-trace'] ?? []).map((value, i) => value - (r['log-trace-empty']?.[i] ?? 0) - (r['log-outside']?.[i] ?? 0)),
+  );
+  check('Nest `Logger.log` in a trace (not reported), over the call outside', formatNs(logs), '≤ 100 ns', logs <= 100);
   const otelSync = perSpan('otel', 'trace', 'plain');
   check('OTel `startActiveSpan` / `@Trace` per span, sync', ratio(otelSync), '≥ 10 ×', otelSync >= 10);
   const otelAsync = perSpan('otel-async', 'trace-async', 'plain-async');

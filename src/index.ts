@@ -3,6 +3,8 @@ export { Trace } from './decorators/trace.decorator.js';
 export type { TraceOptions } from './decorators/trace.decorator.js';
 export { NoTrace } from './decorators/no-trace.decorator.js';
 export { TraceContext } from './context/trace-context.js';
+export { traceLogFields } from './logs/trace-log-fields.js';
+export type { TraceLogFields } from './logs/trace-log-fields.js';
 export { TraceInterceptor } from './entry/trace.interceptor.js';
 export { SystemMetricsService } from './metrics/system-metrics.service.js';
 export { instrumentSocketIoAdmin } from './admin/socket-io-admin.js';

@@ -31,10 +31,11 @@ export interface ResolvedTraceOptions {
   memoryMonitor: { intervalMs: number; heapLimitPercent: number; growthSamples: number } | false;
   socketIoAdmin: ResolvedSocketIoAdminOptions | false;
   /** `'auto'`: on when `@opentelemetry/api` can be loaded. */
-  otel: { enabled: boolean | 'auto'; tracerName: string };
+  otel: { enabled: boolean | 'auto'; tracerName: string; okSampleRate: number };
   prometheus: { registry: unknown; buckets: number[]; methods: boolean } | false;
   /** `0`: off. */
   nPlusOneThreshold: number;
+  captureLogs: boolean;
 }
 
 /** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
@@ -263,6 +264,7 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
     otel: {
       enabled: otel.enabled === undefined ? 'auto' : boolean('otel.enabled', otel.enabled, true),
       tracerName: tracerName ?? DEFAULTS.otel.tracerName,
+      okSampleRate: number('otel.okSampleRate', otel.okSampleRate, DEFAULTS.otel.okSampleRate, 0, 1),
     },
     prometheus: prometheus
       ? {
@@ -271,6 +273,7 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
           methods: boolean('prometheus.methods', prometheus.methods, DEFAULTS.prometheus.methods),
         }
       : false,
+    captureLogs: boolean('captureLogs', raw.captureLogs, DEFAULTS.captureLogs),
   };
 }
 

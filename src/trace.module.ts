@@ -11,6 +11,7 @@ import { applyHttpEntry, httpEntryPoint, TraceMiddleware } from './entry/http.en
 import { rpcEntryPoint } from './entry/rpc.entry.js';
 import { TraceInterceptor } from './entry/trace.interceptor.js';
 import { wsEntryPoint } from './entry/ws.entry.js';
+import { LogCaptureService } from './logs/log-capture.service.js';
 import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
 import { OtelBridge } from './otel/otel-bridge.js';
@@ -60,6 +61,7 @@ import {
     TraceReporter,
     OtelBridge,
     PrometheusMetrics,
+    LogCaptureService,
     {
       provide: TRACE_LISTENERS,
       useFactory: (...listeners: TraceListener[]) => listeners,

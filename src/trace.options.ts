@@ -32,6 +32,12 @@ export interface TraceOtelOptions {
   enabled?: boolean;
   /** Name of the OTel tracer. @default 'nestjs-trace' */
   tracerName?: string;
+  /**
+   * Share of `ok` traces exported (0…1), decided from the trace id so that every service of a distributed trace
+   * decides alike. Slow, error and hung traces, and traces whose incoming `traceparent` is sampled, are always
+   * exported. @default 1
+   */
+  okSampleRate?: number;
 }
 
 /** Prometheus histograms (needs `prom-client`). */
@@ -136,6 +142,12 @@ export interface TraceModuleOptions {
    * reported even when fast, at most once per handler per minute). `0` turns it off. @default 5
    */
   nPlusOneThreshold?: number;
+  /**
+   * Nest `Logger` calls made inside a trace (`log`, `warn`, `error`, `debug`, `verbose`, `fatal`; static or instance,
+   * whatever logger `app.useLogger` installed) become notes of the current span: `"WARN [Context] message"`.
+   * @default true
+   */
+  captureLogs?: boolean;
 }
 
 export const {

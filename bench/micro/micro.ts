@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bench } from 'tinybench';
+import { Logger } from '@nestjs/common';
 import { TraceContext } from '../../src/context/trace-context.js';
+import { installNestLoggerCapture } from '../../src/logs/nest-logger.capture.js';
 import { defaultSink } from '../../src/context/default-sink.js';
 import type { ActiveTrace, TraceSink } from '../../src/context/active-trace.js';
 import { pinToCpu, progress, section } from '../lib/child.js';
@@ -38,6 +40,10 @@ const TASK_MS = Number(process.env.BENCH_MICRO_TASK_MS ?? 100);
 const SYNC_CALLS = 1000;
 const ASYNC_CALLS = 100;
 const OBS_CALLS = 200;
+/** Nest `Logger.log` calls: 50 traces of 20 calls (20 is the per-span cap, so every call in a trace is recorded). */
+const LOG_TRACES = 50;
+const LOGS_PER_TRACE = 20;
+const LOG_CALLS = LOG_TRACES * LOGS_PER_TRACE;
 
 /** Keeps every trace it is given, up to a large span limit, so the benchmark measures recorded spans. */
 class BenchSink implements TraceSink {
@@ -66,6 +72,7 @@ async function pairedCycles(
   const groups = [
     ['plain', 'floor', 'trace', 'trace-untraced', 'otel'],
     ['plain-async', 'floor-async', 'then-floor-async', 'trace-async', 'otel-async'],
+    ['log-outside', 'log-trace', 'log-trace-empty'],
   ];
   const byName = new Map(tasks.map((task) => [task.name, task]));
   const series: Record<string, number[]> = {};
@@ -93,6 +100,7 @@ async function pairedCycles(
     push('otelAsync', (at('otel-async') - at('plain-async')) / (at('trace-async') - at('plain-async')));
     push('otelAsyncFloor', (at('otel-async') - at('plain-async')) / (at('floor-async') - at('plain-async')));
     push('otelAsyncBound', (at('otel-async') - at('plain-async')) / (at('then-floor-async') - at('plain-async')));
+    push('logInTrace', at('log-trace') - at('log-trace-empty') - at('log-outside'));
     if (cycle % 20 === 19) {
       exporter.reset();
       await sleep(20); // lets the BatchSpanProcessor export
@@ -131,6 +139,19 @@ section(async (): Promise<MicroResult> => {
   const spanned = new OtelSpannedService();
   const consume = (value: number): void => {
     blackhole += value;
+  };
+  // `captureLogs` as an app has it, with the app's logger a no-op: what is measured is the hook, not the printing.
+  installNestLoggerCapture();
+  Logger.overrideLogger({ log: () => undefined, error: () => undefined, warn: () => undefined });
+  const logger = new Logger('Rooms');
+  const logLoop = (traced: boolean, log: boolean): void => {
+    for (let t = 0; t < LOG_TRACES; t++) {
+      const batch = (): void => {
+        for (let i = 0; i < LOGS_PER_TRACE; i++) if (log) logger.log('room joined');
+      };
+      if (traced) TraceContext.run('batch', batch);
+      else batch();
+    }
   };
 
   // Each task is one batch of calls: sync in one trace (a fresh root per batch, as a request would have),
@@ -214,6 +235,11 @@ section(async (): Promise<MicroResult> => {
     { name: 'plain-obs', calls: OBS_CALLS, fn: () => obsLoop((i) => plain.obs(i)) },
     { name: 'trace-obs', calls: OBS_CALLS, fn: () => TraceContext.run('batch', () => obsLoop((i) => traced.obs(i))) },
     { name: 'trace-obs-untraced', calls: OBS_CALLS, fn: () => obsLoop((i) => traced.obs(i)) },
+    // ns per call of `log-trace` − `log-trace-empty` (the same traces, no call) − `log-outside`: what a call in a trace
+    // that is not reported adds over the same call outside any trace.
+    { name: 'log-outside', calls: LOG_CALLS, fn: () => logLoop(false, true) },
+    { name: 'log-trace', calls: LOG_CALLS, fn: () => logLoop(true, true) },
+    { name: 'log-trace-empty', calls: LOG_CALLS, fn: () => logLoop(true, false) },
   ];
 
   function syncLoop(call: (i: number) => number): void {

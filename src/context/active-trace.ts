@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { TraceTransport } from '../trace.types.js';
-import type { DbSpanInfo, SpanExtra } from './span-extra.js';
+import type { CapturedLog, DbSpanInfo, SpanExtra } from './span-extra.js';
 
 /** Receives traces as they open and finish (the reporter). */
 export interface TraceSink {
@@ -27,11 +27,14 @@ export interface TraceOrigin {
   parentTraceId?: string;
   /** Span id of an incoming W3C `traceparent`. */
   parentSpanId?: string;
+  /** The incoming `traceparent` has its sampled flag set (the caller records this trace). */
+  parentSampled?: boolean;
 }
 
 const STRIDE = 3; // start, end, parent (depth is derived from the parents when reported)
 const MAX_LOGS_PER_SPAN = 20;
-const MAX_LOG_LENGTH = 500;
+/** Longest note kept, in characters (captured log lines are cut to it when reported). */
+export const MAX_LOG_LENGTH = 500;
 
 /**
  * One trace as the library records it (internal; users see the `TraceContext` façade): the handler (span 0) and
@@ -100,6 +103,12 @@ export class ActiveTrace {
     if (logs.length >= MAX_LOGS_PER_SPAN) return;
     const text = typeof message === 'string' ? message : String(message);
     logs.push(text.length > MAX_LOG_LENGTH ? `${text.slice(0, MAX_LOG_LENGTH)}…` : text);
+  }
+
+  /** Keeps a Nest `Logger` call made in `span` (a reference; text is made when reported), within `addLog`'s caps. */
+  captureLog(span: number, log: CapturedLog): void {
+    const logs = (this.extra(span).logs ??= []);
+    if (logs.length < MAX_LOGS_PER_SPAN) logs.push(log);
   }
 
   /** Opens a span under `parent`; returns its index, or -1 when it is not recorded. */

@@ -30,6 +30,7 @@ export function withParent(origin: TraceOrigin, traceparent: unknown): TraceOrig
   if (parent) {
     origin.parentTraceId = parent.traceId;
     origin.parentSpanId = parent.spanId;
+    if (parent.sampled) origin.parentSampled = true;
   }
   return origin;
 }

@@ -159,6 +159,7 @@ export function httpEntryPoint(): EntryPoint {
                 route: routePattern(pending.request),
                 parentTraceId: origin.parentTraceId,
                 parentSpanId: origin.parentSpanId,
+                parentSampled: origin.parentSampled,
               },
               spanName,
               undefined,

@@ -17,6 +17,7 @@ export interface OtelSpan {
   updateName(name: string): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
   recordException(exception: { name?: string; message?: string; stack?: string }, time?: number): void;
+  addEvent(name: string, attributes?: OtelAttributes, time?: number): unknown;
   isRecording(): boolean;
   end(endTime?: number): void;
 }

@@ -1,15 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
-import type { ActiveTrace } from '../context/active-trace.js';
 import { traceStorage } from '../context/trace-storage.js';
 import { errorInfo } from '../report/error-info.js';
-import { dbFields, routeName } from '../report/trace-record.builder.js';
+import { MAX_LOG_LENGTH } from '../context/active-trace.js';
+import type { ActiveTrace } from '../context/active-trace.js';
+import type { CapturedLog } from '../context/span-extra.js';
+import { dbFields, logMessage, routeName } from '../report/trace-record.builder.js';
 import type { FinishedOutcome, TraceListener } from '../report/trace-listener.js';
 import { FailureLog } from '../report/failure-log.js';
+import { PrometheusMetrics } from '../prometheus/prometheus-metrics.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { MESSAGES } from '../trace.messages.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
 import type { OtelApi, OtelAttributes, OtelSpan, OtelTracer } from './otel-api.types.js';
+import { keepByTraceId } from './trace-id-sampling.js';
 
 const INVALID_TRACE_ID = '00000000000000000000000000000000';
 
@@ -20,6 +24,11 @@ const INVALID_TRACE_ID = '00000000000000000000000000000000';
  * `traceparent`), so the trace id is OpenTelemetry's from the first moment. The children are replayed with their
  * recorded start and end times after the handler finished, off the request path: the hot path stays the same
  * numbers-only recording, with or without OpenTelemetry.
+ *
+ * Which traces are exported is decided when the handler finished, from its outcome (`otel.okSampleRate`): the tail
+ * sampling a Collector would do, without sending it every span first. A dropped trace's live root span is never
+ * ended: the SDK hands a span to its processors (and so to the exporter) only in `end()`, and nothing in the SDK keeps
+ * a started span, so it is garbage once the bridge forgets it (test/e2e/otel-sampling.e2e-spec.ts checks both).
  */
 @Injectable()
 export class OtelBridge implements TraceListener, OnModuleInit {
@@ -30,10 +39,13 @@ export class OtelBridge implements TraceListener, OnModuleInit {
   private providerCheckedAt = Number.NEGATIVE_INFINITY;
   /** The live root span of each trace, from its opening until its export (the bridge's own state of a trace). */
   private readonly roots = new WeakMap<ActiveTrace, OtelSpan>();
+  /** Traces whose remote OpenTelemetry parent is sampled: the caller records them, so they are always exported. */
+  private readonly sampledByParent = new WeakSet<ActiveTrace>();
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
     @Inject(FailureLog) private readonly failures: FailureLog,
+    @Inject(PrometheusMetrics) private readonly metrics: PrometheusMetrics,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -59,7 +71,9 @@ export class OtelBridge implements TraceListener, OnModuleInit {
     if (!api || !tracer || !this.providerRegistered(api, context.startTime)) return;
     const origin = context.origin;
     let parent = api.context.active();
-    if (api.trace.getSpan(parent) === undefined && origin.parentTraceId && origin.parentSpanId) {
+    const activeParent = api.trace.getSpan(parent)?.spanContext();
+    if (activeParent?.isRemote === true && (activeParent.traceFlags & 1) === 1) this.sampledByParent.add(context);
+    if (activeParent === undefined && origin.parentTraceId && origin.parentSpanId) {
       parent = api.trace.setSpanContext(api.ROOT_CONTEXT, {
         traceId: origin.parentTraceId,
         spanId: origin.parentSpanId,
@@ -104,10 +118,33 @@ export class OtelBridge implements TraceListener, OnModuleInit {
     return this.roots.get(trace);
   }
 
-  finished(context: ActiveTrace, _outcome: FinishedOutcome): void {
+  finished(context: ActiveTrace, outcome: FinishedOutcome): void {
     if (!this.roots.has(context)) return;
+    const label = this.outcomeLabel(context, outcome);
+    if (!this.keeps(context, label)) {
+      // Not ended on purpose (see the class comment): forgetting it is what drops it.
+      this.roots.delete(context);
+      this.metrics.otelDecision('dropped', label);
+      return;
+    }
+    this.metrics.otelDecision('exported', label);
     // After the response, outside the request's context.
     traceStorage.exit(() => setImmediate(() => this.export(context)));
+  }
+
+  /** The outcome as reported: `hung` for a trace that ran past `hungThresholdMs` (it had a hung report). */
+  private outcomeLabel(context: ActiveTrace, outcome: FinishedOutcome): 'ok' | 'slow' | 'error' | 'hung' {
+    const hung = this.options.hungThresholdMs;
+    if (outcome !== 'error' && hung > 0 && context.spanEnd(0) - context.startTime >= hung) return 'hung';
+    return outcome;
+  }
+
+  /** Slow, error and hung traces always; a trace the caller samples always; `ok` ones by `otel.okSampleRate`. */
+  private keeps(context: ActiveTrace, outcome: string): boolean {
+    if (outcome !== 'ok') return true;
+    const rate = this.options.otel.okSampleRate;
+    if (rate >= 1 || context.origin.parentSampled === true || this.sampledByParent.has(context)) return true;
+    return keepByTraceId(context.traceId, rate);
   }
 
   private export(context: ActiveTrace): void {
@@ -159,6 +196,7 @@ export class OtelBridge implements TraceListener, OnModuleInit {
           );
         }
         this.markError(span, extra?.errored === true, extra?.error, context.spanEnd(index));
+        if (extra?.logs) addLogEvents(span, extra.logs, context.spanStart(index));
         spans.push(span);
         const end = context.spanEnd(index);
         span.end(Number.isNaN(end) ? rootEnd : end);
@@ -168,6 +206,7 @@ export class OtelBridge implements TraceListener, OnModuleInit {
       );
       for (const [key, value] of Object.entries(rootAttributes(context))) root.setAttribute(key, value);
       const rootExtra = context.extras?.get(0);
+      if (rootExtra?.logs) addLogEvents(root, rootExtra.logs, context.spanStart(0));
       this.markError(root, rootExtra?.errored === true, rootExtra?.error, rootEnd);
       root.end(rootEnd);
     } catch (error) {
@@ -181,6 +220,27 @@ export class OtelBridge implements TraceListener, OnModuleInit {
     const info = errorInfo(error, this.options.maxStackLength);
     span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: info.message });
     span.recordException(info, Number.isNaN(time) ? undefined : time);
+  }
+}
+
+/**
+ * A span's notes as `log` events: a captured `Logger` call at the time it was made, with its level and context; an
+ * `addLog` note (no time kept) at the span's start.
+ */
+function addLogEvents(span: OtelSpan, logs: readonly (string | CapturedLog)[], spanStart: number): void {
+  for (const log of logs) {
+    if (typeof log === 'string') {
+      span.addEvent('log', { 'log.message': log }, spanStart);
+      continue;
+    }
+    const message = logMessage(log.message);
+    const attributes: OtelAttributes = {
+      'log.severity': log.level,
+      'log.message': message.length > MAX_LOG_LENGTH ? `${message.slice(0, MAX_LOG_LENGTH)}…` : message,
+    };
+    if (log.context !== undefined && log.context !== null && log.context !== '')
+      attributes['log.context'] = logMessage(log.context);
+    span.addEvent('log', attributes, log.at);
   }
 }
 

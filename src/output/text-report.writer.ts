@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { withoutLogCapture } from '../logs/nest-logger.capture.js';
 import { formatText } from '../report/text-format.js';
 import type { ReportRecord, ReportWriter } from './report-writer.js';
 
@@ -8,8 +9,11 @@ export class TextReportWriter implements ReportWriter {
 
   write(record: ReportRecord): void {
     const text = formatText(record);
-    if (record.outcome === 'error') this.logger.error(text);
-    else if (record.outcome === 'ok') this.logger.log(text);
-    else this.logger.warn(text);
+    // Written outside any trace already; kept out of capture anyway, whatever calls it.
+    withoutLogCapture(() => {
+      if (record.outcome === 'error') this.logger.error(text);
+      else if (record.outcome === 'ok') this.logger.log(text);
+      else this.logger.warn(text);
+    });
   }
 }

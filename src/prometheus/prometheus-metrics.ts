@@ -10,6 +10,9 @@ import { TRACE_OPTIONS } from '../trace.tokens.js';
 interface Histogram {
   observe(labels: Record<string, string>, value: number): void;
 }
+interface Counter {
+  inc(labels: Record<string, string>): void;
+}
 interface Registry {
   getSingleMetric(name: string): unknown;
 }
@@ -22,12 +25,17 @@ interface PromClient {
     buckets: number[];
     registers: Registry[];
   }) => Histogram;
+  Counter: new (config: { name: string; help: string; labelNames: string[]; registers: Registry[] }) => Counter;
 }
 
 export const HANDLER_HISTOGRAM = 'nestjs_trace_handler_duration_seconds';
 export const METHOD_HISTOGRAM = 'nestjs_trace_method_duration_seconds';
 /** Time SQL statements waited in the app's pool queue; only statements that waited are observed. */
 export const POOL_WAIT_HISTOGRAM = 'nestjs_trace_db_pool_wait_seconds';
+export const OTEL_TRACES_COUNTER = 'nestjs_trace_otel_traces_total';
+
+/** What the OpenTelemetry bridge decided for a finished trace (`otel.okSampleRate`). */
+export type OtelExportDecision = 'exported' | 'dropped';
 
 /**
  * Prometheus histograms of handler (and, opt-in, method) durations, and of SQL pool waits (`system` label). Labels are the handler's `Class.method`, its
@@ -38,6 +46,7 @@ export class PrometheusMetrics implements TraceListener, OnModuleInit {
   private handlers: Histogram | undefined;
   private methods: Histogram | undefined;
   private poolWaits: Histogram | undefined;
+  private otelTraces: Counter | undefined;
 
   constructor(@Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions) {}
 
@@ -70,6 +79,21 @@ export class PrometheusMetrics implements TraceListener, OnModuleInit {
     );
     if (settings.methods)
       this.methods = histogram(METHOD_HISTOGRAM, 'Duration of @Trace methods, in seconds', ['method']);
+    if (this.options.otel.enabled !== false) {
+      this.otelTraces =
+        (registry.getSingleMetric(OTEL_TRACES_COUNTER) as Counter | undefined) ??
+        new client.Counter({
+          name: OTEL_TRACES_COUNTER,
+          help: 'Finished traces by OpenTelemetry export decision (otel.okSampleRate) and outcome',
+          labelNames: ['decision', 'outcome'],
+          registers: [registry],
+        });
+    }
+  }
+
+  /** Counts a trace the OpenTelemetry bridge exported or dropped (the bridge calls it; no-op when off). */
+  otelDecision(decision: OtelExportDecision, outcome: string): void {
+    this.otelTraces?.inc({ decision, outcome });
   }
 
   /** Whether the histograms are registered (`prometheus` is on). */

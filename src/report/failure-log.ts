@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { withoutLogCapture } from '../logs/nest-logger.capture.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { MESSAGES } from '../trace.messages.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
@@ -22,7 +23,9 @@ export class FailureLog {
     if (last !== undefined && now - last < FAILURE_LOG_INTERVAL_MS) return;
     this.last.set(where, now);
     try {
-      this.options.logger.warn?.(MESSAGES.internalFailure(where, error));
+      withoutLogCapture(() => {
+        this.options.logger.warn?.(MESSAGES.internalFailure(where, error));
+      });
     } catch {
       // A logger that throws has nowhere left to report to.
     }

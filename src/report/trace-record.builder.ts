@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ActiveTrace } from '../context/active-trace.js';
-import type { DbSpanInfo } from '../context/span-extra.js';
+import { inspect } from 'node:util';
+import { MAX_LOG_LENGTH } from '../context/active-trace.js';
+import type { CapturedLog, DbSpanInfo } from '../context/span-extra.js';
 import { normalizePostgresSql, normalizeSql, sqlOperation } from '../instrumentation/normalize-sql.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import type { SpanRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
@@ -45,6 +47,29 @@ export function dbFields(
   return { name, kind: 'db', system: 'redis', statement: command };
 }
 
+/** A span's note as reported: an `addLog` note as is, a captured `Logger` call as `"WARN [Context] message"`. */
+export function logLine(log: string | CapturedLog): string {
+  if (typeof log === 'string') return log;
+  const message = logMessage(log.message);
+  const context = log.context;
+  const text =
+    context === undefined || context === null || context === ''
+      ? `${log.level} ${message}`
+      : `${log.level} [${logMessage(context)}] ${message}`;
+  return text.length > MAX_LOG_LENGTH ? `${text.slice(0, MAX_LOG_LENGTH)}…` : text;
+}
+
+/** The message of a captured `Logger` call as text (it may be any value: an object for pino, an Error). */
+export function logMessage(message: unknown): string {
+  if (typeof message === 'string') return message;
+  if (message instanceof Error) return `${message.name}: ${message.message}`;
+  try {
+    return inspect(message, { depth: 2, breakLength: Number.POSITIVE_INFINITY, maxStringLength: MAX_LOG_LENGTH });
+  } catch {
+    return Object.prototype.toString.call(message);
+  }
+}
+
 /**
  * Builds the report of a trace from its recorded numbers: the only place where span strings and
  * objects are made. Spans still running (a hung report) get their duration so far and `unfinished`.
@@ -80,7 +105,7 @@ export function buildTraceRecord(
         if (extra.db.poolWaitMs !== undefined) span.poolWaitMs = round(extra.db.poolWaitMs);
       }
       if (extra.errored) span.error = spanErrorMessage(extra.error);
-      if (extra.logs) span.logs = extra.logs.slice();
+      if (extra.logs) span.logs = extra.logs.map(logLine);
       if (extra.cancelled) span.cancelled = true;
     }
     if (unfinished) span.unfinished = true;

@@ -5,7 +5,16 @@ describe('parseTraceparent', () => {
     expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toEqual({
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       spanId: '00f067aa0ba902b7',
+      sampled: true,
     });
+  });
+  it.each([
+    ['00', false],
+    ['01', true],
+    ['02', false],
+    ['03', true],
+  ])('reads the sampled flag of flags %s', (flags, sampled) => {
+    expect(parseTraceparent(`00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-${flags}`)?.sampled).toBe(sampled);
   });
   it.each([
     undefined,
