@@ -7,6 +7,7 @@ import { AppConnections } from './connections/app-connections.service.js';
 import { QueryInstrumentationService } from './instrumentation/query-instrumentation.service.js';
 import type { EntryPoint } from './entry/entry-point.js';
 import { bindEntryPoints } from './entry/entry-points.explorer.js';
+import { cronEntryPoint } from './entry/cron.entry.js';
 import { applyHttpEntry, httpEntryPoint, TraceMiddleware } from './entry/http.entry.js';
 import { rpcEntryPoint } from './entry/rpc.entry.js';
 import { TraceInterceptor } from './entry/trace.interceptor.js';
@@ -75,6 +76,7 @@ import {
         rpcEntryPoint(interceptor),
         httpEntryPoint(),
         wsEntryPoint(interceptor),
+        cronEntryPoint(),
       ],
       inject: [TraceInterceptor],
     },

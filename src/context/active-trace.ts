@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { TraceTransport } from '../trace.types.js';
+import type { QueueJobRecord, TraceTransport } from '../trace.types.js';
 import type { DbSpanInfo, SpanExtra } from './span-extra.js';
 
 /** Receives traces as they open and finish (the reporter). */
@@ -27,6 +27,10 @@ export interface TraceOrigin {
   parentTraceId?: string;
   /** Span id of an incoming W3C `traceparent`. */
   parentSpanId?: string;
+  /** Period of an `@Interval` job: a run longer than this is reported `slow` with `overrunMs`. */
+  intervalMs?: number;
+  /** The BullMQ job of a `queue` trace. */
+  queue?: QueueJobRecord;
 }
 
 const STRIDE = 3; // start, end, parent (depth is derived from the parents when reported)

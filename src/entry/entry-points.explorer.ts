@@ -81,7 +81,10 @@ export function bindEntryPoints(
         for (const entry of candidates) {
           const root = entry.rootFor({ type, name, fn }, sink);
           if (root === undefined) continue;
-          Object.defineProperty(prototype, name, { ...descriptor, value: traceMethod(fn, name, { root }) });
+          Object.defineProperty(prototype, name, {
+            ...descriptor,
+            value: traceMethod(fn, name, { root, span: root.insideTrace === 'span' }),
+          });
           claimed.add(entry);
           break;
         }

@@ -5,6 +5,7 @@ import { normalizeSql, sqlOperation } from '../instrumentation/normalize-sql.js'
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import type { SpanRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
 import { errorInfo, spanErrorMessage } from './error-info.js';
+import { overrunMs } from './overrun.js';
 
 /** Rounds to 0.01 ms. */
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -98,5 +99,8 @@ export function buildTraceRecord(
   };
   if (outcome === 'error' && root?.errored) record.error = errorInfo(root.error, options.maxStackLength);
   if (metrics) record.metrics = metrics;
+  const overrun = overrunMs(context);
+  if (overrun !== undefined) record.overrunMs = round(overrun);
+  if (context.origin.queue) record.queue = { ...context.origin.queue, waitMs: round(context.origin.queue.waitMs) };
   return record;
 }
