@@ -8,6 +8,7 @@ import { QueryInstrumentationService } from './instrumentation/query-instrumenta
 import type { EntryPoint } from './entry/entry-point.js';
 import { bindEntryPoints } from './entry/entry-points.explorer.js';
 import { cronEntryPoint } from './entry/cron.entry.js';
+import { eventEntryPoint } from './entry/event.entry.js';
 import { applyHttpEntry, httpEntryPoint, TraceMiddleware } from './entry/http.entry.js';
 import { rpcEntryPoint } from './entry/rpc.entry.js';
 import { TraceInterceptor } from './entry/trace.interceptor.js';
@@ -77,6 +78,7 @@ import {
         httpEntryPoint(),
         wsEntryPoint(interceptor),
         cronEntryPoint(),
+        eventEntryPoint(),
       ],
       inject: [TraceInterceptor],
     },

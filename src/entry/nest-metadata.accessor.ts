@@ -101,14 +101,24 @@ export function scheduledJob(handler: Target): ScheduledJob | undefined {
   return { kind, name, ms: typeof timeout === 'number' ? timeout : Number.NaN };
 }
 
+/** One `@OnEvent(event, options)` of a method. */
+export interface EventListenerMetadata {
+  event: unknown;
+  /** eventemitter2 runs an `async` or `nextTick` listener later, detached from the `emit` call. */
+  options?: { async?: unknown; nextTick?: unknown };
+}
+
+/** One `@OnEvent(event, options)` of a method. */
+export interface EventListenerMetadata {
+  event: unknown;
+  /** eventemitter2 runs an `async` or `nextTick` listener later, detached from the `emit` call. */
+  options?: { async?: unknown; nextTick?: unknown };
+}
+
 /** The `@OnEvent` listeners of a method (`event` and options), or `undefined`. */
-export function eventListeners(
-  handler: Target,
-): readonly { event: unknown; options?: { async?: unknown } }[] | undefined {
+export function eventListeners(handler: Target): readonly EventListenerMetadata[] | undefined {
   const list = read(NEST_METADATA.eventListener, handler);
-  return Array.isArray(list) && list.length > 0
-    ? (list as { event: unknown; options?: { async?: unknown } }[])
-    : undefined;
+  return Array.isArray(list) && list.length > 0 ? (list as EventListenerMetadata[]) : undefined;
 }
 
 /** The queue name of a `@Processor()` class of `@nestjs/bullmq`, or `undefined`. */
