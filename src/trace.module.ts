@@ -9,6 +9,7 @@ import type { EntryPoint } from './entry/entry-point.js';
 import { bindEntryPoints } from './entry/entry-points.explorer.js';
 import { cronEntryPoint } from './entry/cron.entry.js';
 import { eventEntryPoint } from './entry/event.entry.js';
+import { queueEntryPoint } from './entry/queue.entry.js';
 import { applyHttpEntry, httpEntryPoint, TraceMiddleware } from './entry/http.entry.js';
 import { rpcEntryPoint } from './entry/rpc.entry.js';
 import { TraceInterceptor } from './entry/trace.interceptor.js';
@@ -79,6 +80,7 @@ import {
         wsEntryPoint(interceptor),
         cronEntryPoint(),
         eventEntryPoint(),
+        queueEntryPoint(),
       ],
       inject: [TraceInterceptor],
     },
