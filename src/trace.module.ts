@@ -5,6 +5,7 @@ import { defaultSink } from './context/default-sink.js';
 import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
 import { AppConnections } from './connections/app-connections.service.js';
 import { QueryInstrumentationService } from './instrumentation/query-instrumentation.service.js';
+import { OutgoingContextService } from './propagation/outgoing-context.service.js';
 import type { EntryPoint } from './entry/entry-point.js';
 import { bindEntryPoints } from './entry/entry-points.explorer.js';
 import { cronEntryPoint } from './entry/cron.entry.js';
@@ -53,6 +54,7 @@ import {
     },
     AppConnections,
     QueryInstrumentationService,
+    OutgoingContextService,
     SystemMetricsService,
     MemoryMonitorService,
     SocketIoAdminService,

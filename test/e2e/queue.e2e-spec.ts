@@ -117,6 +117,26 @@ describe('queue transport: @Processor workers of a real BullMQ on the local Redi
     expect((await queue.getJob(flaky.id!))!.returnvalue).toBe('saved 1');
   });
 
+  it("carries the producer's trace id to the job (add and addBulk), and the job's data shows the traceparent", async () => {
+    const { traceId, single, bulk } = await TraceContext.run('POST /matches', async () => ({
+      traceId: TraceContext.current()?.traceId,
+      single: await queue.add('save', { id: 10 }),
+      bulk: await queue.addBulk([{ name: 'save', data: { id: 11 } }]),
+    }));
+    const reports = await capture.waitFor((r) => r.transport === 'queue', 2, 10_000);
+    for (const job of [single, bulk[0]!]) {
+      const report = reports.find((r) => r.queue?.jobId === job.id);
+      expect(report!.traceId).toBe(traceId);
+      expect(job.data).toEqual({
+        id: job.data.id,
+        traceparent: expect.stringMatching(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`)) as unknown,
+      });
+    }
+    // Outside a trace the data is sent as given.
+    const plain = await queue.add('save', { id: 12 });
+    expect(plain.data).toEqual({ id: 12 });
+  });
+
   it('measures waitMs from the job created to its processing', async () => {
     const job = await queue.add('save', { id: 3 }, { delay: 300 });
     const [report] = await capture.waitFor((r) => r.queue?.jobId === job.id, 1, 10_000);
