@@ -22,6 +22,12 @@ export class ReportCapture {
     return this;
   }
 
+  /** The output seam: pass the capture as `TraceModule.forRoot({ format: 'json', stream: capture })` (no stdout patch). */
+  write(line: string): boolean {
+    for (const part of line.split('\n')) if (part) this.reports.push(JSON.parse(part) as TraceRecord);
+    return true;
+  }
+
   stop(): void {
     if (this.original) process.stdout.write = this.original;
     this.original = undefined;
