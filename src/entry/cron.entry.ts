@@ -22,7 +22,7 @@ export function jobRoute(job: ScheduledJob): string {
 export function cronEntryPoint(): EntryPoint {
   return {
     transport: 'cron',
-    classes: 'providers',
+    classes: 'both',
     accepts: () => true,
     rootFor: ({ type, name, fn }, sink) => {
       const job = scheduledJob(fn);

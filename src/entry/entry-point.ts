@@ -40,8 +40,8 @@ export interface RootSpec {
  */
 export interface EntryPoint {
   readonly transport: TraceTransport;
-  /** Which classes it looks at. */
-  readonly classes: 'controllers' | 'providers';
+  /** Which classes it looks at (`'both'`: `@nestjs/schedule` and `@nestjs/event-emitter` scan controllers too). */
+  readonly classes: 'controllers' | 'providers' | 'both';
   /** Whether a class may hold its handlers at all (checked once per class, before its methods). */
   accepts(type: DiscoveredHandler['type']): boolean;
   /** The root of a handler method, or `undefined` when the method is not one of its handlers. */

@@ -71,7 +71,9 @@ export function bindEntryPoints(
       seen.add(type);
       const prototype = type.prototype;
       if (prototype === undefined) continue;
-      const candidates = entryPoints.filter((entry) => entry.classes === kind && entry.accepts(type));
+      const candidates = entryPoints.filter(
+        (entry) => (entry.classes === kind || entry.classes === 'both') && entry.accepts(type),
+      );
       if (candidates.length === 0) continue;
       const claimed = new Set<EntryPoint>();
       for (const name of methodNames(prototype)) {

@@ -24,7 +24,7 @@ export function eventName(event: unknown): string {
 export function eventEntryPoint(): EntryPoint {
   return {
     transport: 'event',
-    classes: 'providers',
+    classes: 'both',
     accepts: () => true,
     rootFor: ({ type, name, fn }, sink) => {
       const listeners = eventListeners(fn);

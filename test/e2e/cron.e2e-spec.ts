@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Injectable, Module } from '@nestjs/common';
+import { Controller, Injectable, Module } from '@nestjs/common';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Cron, Interval, ScheduleModule, Timeout } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
@@ -51,6 +51,15 @@ class Ticker {
   }
 }
 
+// ScheduleModule schedules the jobs of controllers too.
+@Controller()
+class MaintenanceController {
+  @Timeout('controller-job', 20)
+  purge(): string {
+    return 'purged';
+  }
+}
+
 class ErrorLog implements LoggerService {
   readonly errors: unknown[] = [];
   log(): void {}
@@ -65,6 +74,7 @@ class ErrorLog implements LoggerService {
     ScheduleModule.forRoot(),
     TraceModule.forRoot({ stream: capture, format: 'json', logAll: true, hungThresholdMs: 0, slowThresholdMs: 10_000 }),
   ],
+  controllers: [MaintenanceController],
   providers: [World, Ticker],
 })
 class SchedulerApp {}
@@ -108,6 +118,8 @@ describe('cron transport: @Cron, @Interval, @Timeout of a real ScheduleModule', 
   it('names unnamed jobs after their schedule: `after N ms`, the cron expression', async () => {
     const [warmUp] = await capture.waitFor((r) => r.handler === 'Ticker.warmUp');
     expect(warmUp).toMatchObject({ transport: 'cron', route: 'after 30 ms', outcome: 'ok' });
+    const [controllerJob] = await capture.waitFor((r) => r.handler === 'MaintenanceController.purge');
+    expect(controllerJob).toMatchObject({ transport: 'cron', route: 'controller-job', outcome: 'ok' });
     const [cron] = await capture.waitFor((r) => r.handler === 'Ticker.everySecond', 1, 3000);
     expect(cron).toMatchObject({ transport: 'cron', route: '* * * * * *', outcome: 'ok' });
   });
