@@ -25,4 +25,5 @@ export type {
   EventLoopMetrics,
   MysqlMetrics,
   RedisMetrics,
+  QueueJobRecord,
 } from './trace.types.js';
