@@ -29,4 +29,5 @@ export type {
   RedisMetrics,
   PostgresMetrics,
   TraceFinding,
+  QueueJobRecord,
 } from './trace.types.js';

@@ -5,8 +5,12 @@ import { defaultSink } from './context/default-sink.js';
 import { SocketIoAdminService } from './admin/socket-io-admin.service.js';
 import { AppConnections } from './connections/app-connections.service.js';
 import { QueryInstrumentationService } from './instrumentation/query-instrumentation.service.js';
+import { OutgoingContextService } from './propagation/outgoing-context.service.js';
 import type { EntryPoint } from './entry/entry-point.js';
 import { bindEntryPoints } from './entry/entry-points.explorer.js';
+import { cronEntryPoint } from './entry/cron.entry.js';
+import { eventEntryPoint } from './entry/event.entry.js';
+import { queueEntryPoint } from './entry/queue.entry.js';
 import { applyHttpEntry, httpEntryPoint, TraceMiddleware } from './entry/http.entry.js';
 import { rpcEntryPoint } from './entry/rpc.entry.js';
 import { TraceInterceptor } from './entry/trace.interceptor.js';
@@ -52,6 +56,7 @@ import {
     },
     AppConnections,
     QueryInstrumentationService,
+    OutgoingContextService,
     SystemMetricsService,
     MemoryMonitorService,
     SocketIoAdminService,
@@ -78,6 +83,9 @@ import {
         rpcEntryPoint(interceptor),
         httpEntryPoint(),
         wsEntryPoint(interceptor),
+        cronEntryPoint(),
+        eventEntryPoint(),
+        queueEntryPoint(),
       ],
       inject: [TraceInterceptor],
     },

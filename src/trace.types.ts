@@ -1,5 +1,5 @@
 /** Where a trace came from. `manual` is a root opened with `TraceContext.run`. */
-export type TraceTransport = 'http' | 'ws' | 'rpc' | 'manual';
+export type TraceTransport = 'http' | 'ws' | 'rpc' | 'manual' | 'cron' | 'event' | 'queue';
 
 /** Why a trace was reported. */
 export type TraceOutcome = 'slow' | 'error' | 'hung' | 'ok';
@@ -181,4 +181,20 @@ export interface TraceRecord {
   metrics?: SystemMetrics;
   /** Patterns found in the trace (N+1 statements); absent when there are none. */
   findings?: TraceFinding[];
+  /** An `@Interval(n)` run (transport `cron`) that took longer than `n` ms: by how much. */
+  overrunMs?: number;
+  /** The BullMQ job of a `queue` trace. */
+  queue?: QueueJobRecord;
+}
+
+/** The BullMQ job a `queue` trace processed. */
+export interface QueueJobRecord {
+  /** Queue name. */
+  name: string;
+  jobName: string;
+  jobId: string;
+  /** 1 for the first try, 2 for the first retry, … */
+  attempt: number;
+  /** Job created → processing started (a delayed job's delay included). */
+  waitMs: number;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { TraceTransport } from '../trace.types.js';
+import type { QueueJobRecord, TraceTransport } from '../trace.types.js';
 import type { CapturedLog, DbSpanInfo, SpanExtra } from './span-extra.js';
 
 /** Receives traces as they open and finish (the reporter). */
@@ -29,6 +29,10 @@ export interface TraceOrigin {
   parentSpanId?: string;
   /** The incoming `traceparent` has its sampled flag set (the caller records this trace). */
   parentSampled?: boolean;
+  /** Period of an `@Interval` job: a run longer than this is reported `slow` with `overrunMs`. */
+  intervalMs?: number;
+  /** The BullMQ job of a `queue` trace. */
+  queue?: QueueJobRecord;
 }
 
 const STRIDE = 3; // start, end, parent (depth is derived from the parents when reported)

@@ -103,6 +103,9 @@ export function traceMethod(
         ? original.apply(self, args)
         : openRoot(root, root.origin, wrapper, original, self, args);
     }
+    // A job started from inside another trace (`insideTrace: 'root'`) still gets a trace of its own.
+    if (state.root?.insideTrace === 'root' && state.root.origin !== undefined)
+      return openRoot(state.root, state.root.origin, wrapper, original, self, args);
     const context = frame.trace;
     // The handler claims the root whatever spans are open around it: Nest calls it inside the spans of traced
     // interceptors (whose Observable it runs in), so `frame.span` need not be 0 here.
@@ -230,9 +233,10 @@ function callOnRoot(frame: TraceFrame, original: Method, self: unknown, args: un
     : traceStorage.run(new TraceFrame(frame.trace, 0), Reflect.apply, original, self, args);
 }
 
-/** Whether this call may be the handler claiming its trace's root span (decided in the general path). */
+/** Whether this call may claim its trace's root span or open a root of its own (decided in the general path). */
 function mayClaimRoot(state: TracedMethodState, frame: TraceFrame, wrapper: Method): boolean {
   const context = frame.trace;
+  if (state.root?.insideTrace === 'root') return true;
   return !context.rootClaimed && (context.rootFunction === wrapper || state.root !== undefined);
 }
 

@@ -25,6 +25,12 @@ export interface RootSpec {
    * was waiting for one and is now named after it. Never throws.
    */
   adopt?: (trace: ActiveTrace) => boolean;
+  /**
+   * With `origin`: what a call made inside another trace does. `'root'` opens a trace of its own all the same (a job
+   * never joins the trace that happened to start it), `'span'` records a child span of the running span (as `@Trace`
+   * does). By default the call runs as part of that trace with no span of its own.
+   */
+  insideTrace?: 'root' | 'span';
 }
 
 /**
@@ -34,8 +40,8 @@ export interface RootSpec {
  */
 export interface EntryPoint {
   readonly transport: TraceTransport;
-  /** Which classes it looks at. */
-  readonly classes: 'controllers' | 'providers';
+  /** Which classes it looks at (`'both'`: `@nestjs/schedule` and `@nestjs/event-emitter` scan controllers too). */
+  readonly classes: 'controllers' | 'providers' | 'both';
   /** Whether a class may hold its handlers at all (checked once per class, before its methods). */
   accepts(type: DiscoveredHandler['type']): boolean;
   /** The root of a handler method, or `undefined` when the method is not one of its handlers. */

@@ -71,7 +71,9 @@ export function bindEntryPoints(
       seen.add(type);
       const prototype = type.prototype;
       if (prototype === undefined) continue;
-      const candidates = entryPoints.filter((entry) => entry.classes === kind && entry.accepts(type));
+      const candidates = entryPoints.filter(
+        (entry) => (entry.classes === kind || entry.classes === 'both') && entry.accepts(type),
+      );
       if (candidates.length === 0) continue;
       const claimed = new Set<EntryPoint>();
       for (const name of methodNames(prototype)) {
@@ -81,7 +83,10 @@ export function bindEntryPoints(
         for (const entry of candidates) {
           const root = entry.rootFor({ type, name, fn }, sink);
           if (root === undefined) continue;
-          Object.defineProperty(prototype, name, { ...descriptor, value: traceMethod(fn, name, { root }) });
+          Object.defineProperty(prototype, name, {
+            ...descriptor,
+            value: traceMethod(fn, name, { root, span: root.insideTrace === 'span' }),
+          });
           claimed.add(entry);
           break;
         }

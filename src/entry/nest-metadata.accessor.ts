@@ -20,6 +20,20 @@ export const NEST_METADATA = {
   message: 'message',
   /** `@nestjs/microservices`: the patterns of `@MessagePattern` / `@EventPattern`. */
   pattern: 'microservices:pattern',
+  /** `@nestjs/schedule`: which of `@Cron` (1), `@Timeout` (2), `@Interval` (3) a method has. */
+  schedulerType: 'SCHEDULER_TYPE',
+  /** `@nestjs/schedule`: the job name given to `@Cron` / `@Interval` / `@Timeout`. */
+  schedulerName: 'SCHEDULER_NAME',
+  /** `@nestjs/schedule`: `@Cron` options, with `cronTime`. */
+  cronOptions: 'SCHEDULE_CRON_OPTIONS',
+  /** `@nestjs/schedule`: `@Interval` options (`{ timeout }`: the period in ms). */
+  intervalOptions: 'SCHEDULE_INTERVAL_OPTIONS',
+  /** `@nestjs/schedule`: `@Timeout` options (`{ timeout }`: the delay in ms). */
+  timeoutOptions: 'SCHEDULE_TIMEOUT_OPTIONS',
+  /** `@nestjs/event-emitter`: the `{ event, options }` list of `@OnEvent` on a method. */
+  eventListener: 'EVENT_LISTENER_METADATA',
+  /** `@nestjs/bullmq`: `@Processor()` options on a class (`{ name }`: the queue). */
+  processor: 'bullmq:processor_metadata',
 } as const;
 
 type Target = object;
@@ -69,4 +83,54 @@ export function prependClassInterceptor(type: Target, interceptor: object): void
   const list = Array.isArray(existing) ? (existing as unknown[]) : [];
   if (list.includes(interceptor)) return;
   Reflect.defineMetadata(NEST_METADATA.interceptors, [interceptor, ...list], type);
+}
+
+/** A scheduled job of `@nestjs/schedule`, as its decorator described it. */
+export type ScheduledJob =
+  | { kind: 'cron'; name: string | undefined; cronTime: unknown }
+  | { kind: 'interval'; name: string | undefined; ms: number }
+  | { kind: 'timeout'; name: string | undefined; ms: number };
+
+const SCHEDULER_TYPES = { 1: 'cron', 2: 'timeout', 3: 'interval' } as const;
+
+/** The `@Cron` / `@Interval` / `@Timeout` job of a method, or `undefined`. */
+export function scheduledJob(handler: Target): ScheduledJob | undefined {
+  const kind = SCHEDULER_TYPES[read(NEST_METADATA.schedulerType, handler) as keyof typeof SCHEDULER_TYPES];
+  if (kind === undefined) return undefined;
+  const rawName = read(NEST_METADATA.schedulerName, handler);
+  const name = typeof rawName === 'string' ? rawName : undefined;
+  if (kind === 'cron') {
+    const options = read(NEST_METADATA.cronOptions, handler) as { cronTime?: unknown } | undefined;
+    return { kind, name, cronTime: options?.cronTime };
+  }
+  const key = kind === 'interval' ? NEST_METADATA.intervalOptions : NEST_METADATA.timeoutOptions;
+  const timeout = (read(key, handler) as { timeout?: unknown } | undefined)?.timeout;
+  return { kind, name, ms: typeof timeout === 'number' ? timeout : Number.NaN };
+}
+
+/** One `@OnEvent(event, options)` of a method. */
+export interface EventListenerMetadata {
+  event: unknown;
+  /** eventemitter2 runs an `async` or `nextTick` listener later, detached from the `emit` call. */
+  options?: { async?: unknown; nextTick?: unknown };
+}
+
+/** One `@OnEvent(event, options)` of a method. */
+export interface EventListenerMetadata {
+  event: unknown;
+  /** eventemitter2 runs an `async` or `nextTick` listener later, detached from the `emit` call. */
+  options?: { async?: unknown; nextTick?: unknown };
+}
+
+/** The `@OnEvent` listeners of a method (`event` and options), or `undefined`. */
+export function eventListeners(handler: Target): readonly EventListenerMetadata[] | undefined {
+  const list = read(NEST_METADATA.eventListener, handler);
+  return Array.isArray(list) && list.length > 0 ? (list as EventListenerMetadata[]) : undefined;
+}
+
+/** The queue name of a `@Processor()` class of `@nestjs/bullmq`, or `undefined`. */
+export function processorQueue(type: Target): string | undefined {
+  const options = read(NEST_METADATA.processor, type) as { name?: unknown } | undefined;
+  if (options === undefined || options === null) return undefined;
+  return typeof options.name === 'string' ? options.name : '';
 }

@@ -12,6 +12,7 @@ import { PrometheusMetrics } from '../prometheus/prometheus-metrics.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { MESSAGES } from '../trace.messages.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
+import type { TraceTransport } from '../trace.types.js';
 import type { OtelApi, OtelAttributes, OtelSpan, OtelTracer } from './otel-api.types.js';
 import { keepByTraceId } from './trace-id-sampling.js';
 
@@ -81,7 +82,7 @@ export class OtelBridge implements TraceListener, OnModuleInit {
         isRemote: true,
       });
     }
-    const kind = origin.transport === 'manual' ? api.SpanKind.INTERNAL : api.SpanKind.SERVER;
+    const kind = rootKind(api, origin.transport);
     // Name and attributes are set when the span is exported: an HTTP trace learns its route only later, and with no
     // provider registered (the API installed as someone's dependency) this stays a near-free no-op span per request.
     const root = tracer.startSpan(context.names[0] || 'HTTP request', { kind, startTime: context.startTime }, parent);
@@ -259,6 +260,30 @@ function rootAttributes(context: ActiveTrace): OtelAttributes {
     attributes['rpc.system'] = 'nestjs';
     attributes['rpc.method'] = route ?? handlerName;
     if (handlerClass) attributes['rpc.service'] = handlerClass.name;
+  } else if (transport === 'queue') {
+    const job = context.origin.queue;
+    attributes['messaging.system'] = 'bullmq';
+    attributes['messaging.operation.type'] = 'process';
+    if (job) {
+      attributes['messaging.destination.name'] = job.name;
+      attributes['messaging.message.id'] = job.jobId;
+      attributes['messaging.operation.name'] = job.jobName;
+    }
+  } else if (transport === 'cron') {
+    // OpenTelemetry has no convention for scheduled jobs or in-process events: the route under names of our own.
+    if (route) attributes['nestjs.schedule.job'] = route;
+  } else if (transport === 'event') {
+    if (route) attributes['nestjs.event.name'] = route;
   }
   return attributes;
+}
+
+/**
+ * A queue job is the consumer side of a message (`CONSUMER`); scheduled jobs, in-process events and manual roots are
+ * work the process started itself (`INTERNAL`); requests and messages it serves are `SERVER`.
+ */
+function rootKind(api: OtelApi, transport: TraceTransport): number {
+  if (transport === 'queue') return api.SpanKind.CONSUMER;
+  if (transport === 'manual' || transport === 'cron' || transport === 'event') return api.SpanKind.INTERNAL;
+  return api.SpanKind.SERVER;
 }

@@ -1,4 +1,5 @@
 import type { ProbeError, SpanRecord, SystemMetrics, TraceRecord } from '../trace.types.js';
+import { backgroundNote } from './background-text.js';
 
 const MAX_LINES = 200;
 /** Durations align in one column up to this label width; longer labels (long SQL) just run past it. */
@@ -148,7 +149,7 @@ function postgresText(postgres: NonNullable<SystemMetrics['postgres']>): string 
 
 /** The text report: a header, the indented call tree with aligned durations, then the metrics. */
 export function formatText(record: TraceRecord): string {
-  const header = `${record.outcome.toUpperCase()} ${ms(record.durationMs)}  ${record.transport} ${record.route}  ${record.handler}  trace=${record.traceId}`;
+  const header = `${record.outcome.toUpperCase()} ${ms(record.durationMs)}  ${record.transport} ${record.route}  ${record.handler}  trace=${record.traceId}${backgroundNote(record)}`;
   let lines = treeLines(record.spans);
   const hidden = lines.length > MAX_LINES ? lines.length - MAX_LINES : 0;
   if (hidden > 0) lines = lines.slice(0, MAX_LINES);

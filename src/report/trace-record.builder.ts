@@ -8,6 +8,7 @@ import type { ResolvedTraceOptions } from '../resolve-options.js';
 import type { SpanRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
 import { errorInfo, spanErrorMessage } from './error-info.js';
 import { findRepeatedStatements } from './repeated-statements.js';
+import { overrunMs } from './overrun.js';
 
 /** Rounds to 0.01 ms. */
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -128,5 +129,8 @@ export function buildTraceRecord(
   if (metrics) record.metrics = metrics;
   const findings = findRepeatedStatements(context, options);
   if (findings) record.findings = findings;
+  const overrun = overrunMs(context);
+  if (overrun !== undefined) record.overrunMs = round(overrun);
+  if (context.origin.queue) record.queue = { ...context.origin.queue, waitMs: round(context.origin.queue.waitMs) };
   return record;
 }

@@ -7,6 +7,7 @@ import { ReportOutput } from '../output/report-output.js';
 import { TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.tokens.js';
 import type { SystemMetrics, TraceOutcome } from '../trace.types.js';
 import { FailureLog } from './failure-log.js';
+import { overrunMs } from './overrun.js';
 import type { FinishedOutcome, TraceListener } from './trace-listener.js';
 import { FindingReports } from './repeated-statements.js';
 import { buildTraceRecord } from './trace-record.builder.js';
@@ -118,6 +119,7 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
   private outcomeOf(context: ActiveTrace): FinishedOutcome {
     const root = context.extras?.get(0);
     if (root?.errored && !this.isIgnored(root.error)) return 'error';
+    if (overrunMs(context) !== undefined) return 'slow';
     return context.spanEnd(0) - context.startTime >= this.options.slowThresholdMs ? 'slow' : 'ok';
   }
 

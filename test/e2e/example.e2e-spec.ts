@@ -139,6 +139,24 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     });
   });
 
+  it('traces the game tick (@Interval) and the room.created listener (@OnEvent) with no code of their own', async () => {
+    const host = await connect(server.url);
+    sockets.push(host);
+    await host.timeout(5000).emitWithAck('createRoom', { name: 'announced' });
+    // Every trace is counted on GET /metrics, reported or not.
+    const counted = (text: string, transport: string, handler: string): boolean =>
+      new RegExp(`_count\\{[^}]*transport="${transport}"[^}]*handler="${handler}"[^}]*\\} [1-9]`).test(text);
+    const deadline = Date.now() + 5000;
+    let metrics = '';
+    while (Date.now() < deadline) {
+      metrics = (await request(server.url).get('/metrics').expect(200)).text;
+      if (counted(metrics, 'cron', 'GameLoop.tick') && counted(metrics, 'event', 'RoomEvents.announce')) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(counted(metrics, 'cron', 'GameLoop.tick')).toBe(true);
+    expect(counted(metrics, 'event', 'RoomEvents.announce')).toBe(true);
+  });
+
   it('reports the slow path (a room named "slow…") as SLOW with its call tree and a machine snapshot', async () => {
     const host = await connect(server.url);
     sockets.push(host);

@@ -1,15 +1,19 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import { TraceModule } from '../../../src/index.js';
 import type { GameServerConfig } from './config.js';
 import { GameGateway } from './game.gateway.js';
+import { GameLoop, World } from './game-loop.js';
 import { GameService } from './game.service.js';
 import { GAME_CONFIG } from './game.tokens.js';
 import { MetricsController } from './metrics.controller.js';
 import { ensureMysqlDatabase } from './mysql-database.js';
 import { Room } from './room.entity.js';
+import { RoomEvents } from './room-events.js';
 import { RoomRepository } from './room.repository.js';
 import { MemoryRoomStore, RedisRoomStore, ROOM_STORE } from './room-store.js';
 import { RoomsController } from './rooms.controller.js';
@@ -61,6 +65,9 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // The game tick (@Interval) and room.created listener (@OnEvent): traced with no code of their own.
+        ScheduleModule.forRoot(),
+        EventEmitterModule.forRoot(),
         database,
         TypeOrmModule.forFeature([Room]),
         ...(redis && redisUrl ? [redis.RedisModule.forRoot({ type: 'single', url: redisUrl })] : []),
@@ -85,7 +92,16 @@ export class AppModule {
         }),
       ],
       controllers: [RoomsController, MetricsController],
-      providers: [{ provide: GAME_CONFIG, useValue: config }, RoomRepository, store, GameService, GameGateway],
+      providers: [
+        { provide: GAME_CONFIG, useValue: config },
+        RoomRepository,
+        store,
+        GameService,
+        GameGateway,
+        World,
+        GameLoop,
+        RoomEvents,
+      ],
     };
   }
 }

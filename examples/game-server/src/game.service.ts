@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { WsException } from '@nestjs/websockets';
 import { NoTrace, Trace, TraceContext } from '../../../src/index.js';
 import { GAME_CONFIG } from './game.tokens.js';
@@ -26,6 +27,7 @@ export class GameService {
     private readonly rooms: RoomRepository,
     @Inject(ROOM_STORE) private readonly store: RoomStore,
     @Inject(GAME_CONFIG) private readonly config: GameServerConfig,
+    @Inject(EventEmitter2) private readonly events: EventEmitter2,
   ) {}
 
   async createRoom(name: unknown, hostId: string): Promise<RoomView> {
@@ -35,7 +37,9 @@ export class GameService {
     const room = await this.rooms.create(valid, hostId, this.config.roomCapacity);
     const players = await this.store.join(room.id, hostId);
     await this.store.count('rooms');
-    return this.view(room, players);
+    const view = this.view(room, players);
+    this.events.emit('room.created', view);
+    return view;
   }
 
   /** The failing path: joining a full room (or one that does not exist) throws. */

@@ -165,3 +165,18 @@ describe('text format: database depth', () => {
     expect(text).toContain('postgres pool 2 open, 0 idle, 0 waiting  server forbidden (no rights)');
   });
 });
+
+describe('text header of background work', () => {
+  const base = { ...record, spans: record.spans.slice(0, 1), metrics: undefined };
+
+  it('shows by how much an @Interval run overran its period', () => {
+    const text = formatText({ ...base, transport: 'cron', route: 'game-tick', overrunMs: 120.4 });
+    expect(text.split('\n')[0]).toMatch(/ cron game-tick .*trace=\w+ {2}overrun \+120ms$/);
+  });
+
+  it('shows the job, its attempt and its wait for a queue job', () => {
+    const queue = { name: 'matches', jobName: 'settle', jobId: '42', attempt: 2, waitMs: 15.2 };
+    const text = formatText({ ...base, transport: 'queue', route: 'matches:settle', queue });
+    expect(text.split('\n')[0]).toMatch(/ queue matches:settle .* {2}job 42 attempt 2 waited 15ms$/);
+  });
+});
