@@ -129,7 +129,7 @@ describe('queue transport: @Processor workers of a real BullMQ on the local Redi
       expect(report!.traceId).toBe(traceId);
       expect(job.data).toEqual({
         id: job.data.id,
-        traceparent: expect.stringMatching(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`)) as unknown,
+        traceparent: expect.stringMatching(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`)) as unknown,
       });
     }
     // Outside a trace the data is sent as given.

@@ -108,7 +108,7 @@ describe('outgoing trace context: ClientProxy.send / emit between two Nest apps 
     // What any consumer sees: the payload with a W3C traceparent field whose parent is the sending span.
     expect(app(consumer).received.at(-1)).toEqual({
       points: 21,
-      traceparent: expect.stringMatching(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`)) as unknown,
+      traceparent: expect.stringMatching(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`)) as unknown,
     });
   });
 
