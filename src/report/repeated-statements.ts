@@ -92,13 +92,32 @@ function findingsUnder(
 ): Found[] {
   const extras = context.extras;
   if (extras === undefined) return [];
-  // Raw text first: the statements of one TypeORM call in a loop are equal strings.
+  const below = (span: number): number => {
+    const parent = context.spanParent(span);
+    if (level === 1) return parent === owner ? parent : -1;
+    return parent > 0 && context.spanParent(parent) === owner ? parent : -1;
+  };
+  // Statements with the same normalized text have the same text before their first literal or placeholder: a number
+  // (a hash of that prefix) buckets them without allocating; only buckets of `threshold` statements are grouped by
+  // text below (a collision only costs that grouping, which is exact).
+  const counts = new Map<number, number>();
+  let crowded = false;
+  for (const [span, extra] of extras) {
+    const db = extra.db;
+    if (!isSql(db) || below(span) < 0) continue;
+    const hash = prefixHash(db.statement, db.system);
+    const count = (counts.get(hash) ?? 0) + 1;
+    counts.set(hash, count);
+    if (count >= threshold) crowded = true;
+  }
+  if (!crowded) return [];
+  // Raw text next: the statements of one TypeORM call in a loop are equal strings.
   const byRaw = new Map<string, Group>();
   for (const [span, extra] of extras) {
     const db = extra.db;
     if (!isSql(db)) continue;
-    const parent = context.spanParent(span);
-    if (level === 1 ? parent !== owner : parent <= 0 || context.spanParent(parent) !== owner) continue;
+    const parent = below(span);
+    if (parent < 0 || (counts.get(prefixHash(db.statement, db.system)) ?? 0) < threshold) continue;
     const key = level === 1 ? db.statement : `${context.names[parent] ?? ''}\u0000${db.statement}`;
     const group = byRaw.get(key);
     if (group) {
@@ -108,12 +127,12 @@ function findingsUnder(
   }
   const byNormalized = new Map<string, Group>();
   for (const [key, group] of byRaw) {
-    const raw = (extras.get(group.first)?.db as DbSpanInfo & { statement: string }).statement;
+    const raw = rawOf(extras, group);
     if (isBatchedStatement(raw) || TRANSACTION_CONTROL.test(raw)) continue;
     const system = (extras.get(group.first)?.db as DbSpanInfo).system;
     const normalize = system === 'postgresql' ? normalizePostgresSql : normalizeSql;
-    const prefix = level === 1 ? '' : key.slice(0, key.indexOf('\u0000'));
-    const normalizedKey = `${prefix}\u0000${system} ${normalize(raw, Number.MAX_SAFE_INTEGER)}`;
+    const method = level === 1 ? '' : key.slice(0, key.indexOf('\u0000'));
+    const normalizedKey = `${method}\u0000${system} ${normalize(raw, Number.MAX_SAFE_INTEGER)}`;
     const merged = byNormalized.get(normalizedKey);
     if (merged) {
       merged.count += group.count;
@@ -139,6 +158,35 @@ function findingsUnder(
     findings.push(finding);
   }
   return findings;
+}
+
+function rawOf(extras: ReadonlyMap<number, { db?: DbSpanInfo }>, group: Group): string {
+  return (extras.get(group.first)?.db as DbSpanInfo & { statement: string }).statement;
+}
+
+/**
+ * A hash (FNV-1a) of the statement's text up to its first digit, string quote or placeholder: what normalization
+ * leaves as it is (but for whitespace), and the same for a statement inlining a literal and one binding it. Double
+ * quotes are strings in MySQL and identifiers (kept) in PostgreSQL. Numbers only: nothing is allocated.
+ */
+function prefixHash(sql: string, system: DbSpanInfo['system']): number {
+  const doubleQuoteIsLiteral = system !== 'postgresql';
+  let hash = doubleQuoteIsLiteral ? 0x811c9dc5 : 0x050c5d1f;
+  for (let index = 0; index < sql.length; index++) {
+    const code = sql.charCodeAt(index);
+    // 0-9, ', ?, $ and (MySQL) "
+    if (
+      (code >= 48 && code <= 57) ||
+      code === 39 ||
+      code === 63 ||
+      code === 36 ||
+      (code === 34 && doubleQuoteIsLiteral)
+    ) {
+      break;
+    }
+    hash = Math.imul(hash ^ code, 0x01000193);
+  }
+  return hash & 0x3fffffff; // a small integer: Map keys that need no heap number
 }
 
 /** How often a fast trace is reported for its findings: once per handler per this period. */
