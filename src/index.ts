@@ -15,6 +15,11 @@ export type {
 } from './trace.options.js';
 export type {
   TraceRecord,
+  BlockedRecord,
+  BlockedStackFrame,
+  BlockedTraceInfo,
+  GcPause,
+  ReportRecord,
   SpanRecord,
   SystemMetrics,
   ProbeError,

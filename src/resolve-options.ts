@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import { TRACE_DEFAULTS as DEFAULTS } from './trace.defaults.js';
 import { MESSAGES } from './trace.messages.js';
 import type { ReportStream } from './output/report-writer.js';
-import type { TraceRecord } from './trace.types.js';
+import type { ReportRecord } from './trace.types.js';
 import type { TraceModuleOptions } from './trace.options.js';
 
 /** Options after defaults and validation: what every service of the library injects. */
@@ -12,7 +12,7 @@ export interface ResolvedTraceOptions {
   logAll: boolean;
   format: 'text' | 'json';
   stream: ReportStream;
-  onReport: ((record: TraceRecord) => void) | undefined;
+  onReport: ((record: ReportRecord) => void) | undefined;
   maxSpans: number;
   metricsTimeoutMs: number;
   dataSource: unknown;
@@ -33,6 +33,7 @@ export interface ResolvedTraceOptions {
   /** `'auto'`: on when `@opentelemetry/api` can be loaded. */
   otel: { enabled: boolean | 'auto'; tracerName: string };
   prometheus: { registry: unknown; buckets: number[]; methods: boolean } | false;
+  blockedThresholdMs: number | false;
 }
 
 /** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
@@ -161,11 +162,11 @@ function stream(value: unknown): ReportStream {
   return value as ReportStream;
 }
 
-function onReport(value: unknown): ((record: TraceRecord) => void) | undefined {
+function onReport(value: unknown): ((record: ReportRecord) => void) | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function')
     throw new Error(MESSAGES.invalidOption('onReport', 'a function (record) => void', value));
-  return value as (record: TraceRecord) => void;
+  return value as (record: ReportRecord) => void;
 }
 
 function ignoreErrors(value: unknown): ((error: unknown) => boolean) | undefined {
@@ -268,5 +269,9 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
           methods: boolean('prometheus.methods', prometheus.methods, DEFAULTS.prometheus.methods),
         }
       : false,
+    blockedThresholdMs:
+      raw.blockedThresholdMs === false || raw.blockedThresholdMs === 'false'
+        ? false
+        : number('blockedThresholdMs', raw.blockedThresholdMs, DEFAULTS.blockedThresholdMs, 20),
   };
 }

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { formatBlockedText } from '../report/blocked-text-format.js';
 import { formatText } from '../report/text-format.js';
 import type { ReportRecord, ReportWriter } from './report-writer.js';
 
@@ -7,6 +8,10 @@ export class TextReportWriter implements ReportWriter {
   constructor(private readonly logger: LoggerService) {}
 
   write(record: ReportRecord): void {
+    if (record.type === 'blocked') {
+      this.logger.warn(formatBlockedText(record));
+      return;
+    }
     const text = formatText(record);
     if (record.outcome === 'error') this.logger.error(text);
     else if (record.outcome === 'ok') this.logger.log(text);

@@ -4,6 +4,7 @@ import type { DbSpanInfo } from '../context/span-extra.js';
 import { normalizeSql, sqlOperation } from '../instrumentation/normalize-sql.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import type { SpanRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
+import { blockedMsOf } from '../stall/trace-blocked-time.js';
 import { errorInfo, spanErrorMessage } from './error-info.js';
 
 /** Rounds to 0.01 ms. */
@@ -98,5 +99,7 @@ export function buildTraceRecord(
   };
   if (outcome === 'error' && root?.errored) record.error = errorInfo(root.error, options.maxStackLength);
   if (metrics) record.metrics = metrics;
+  const blockedMs = blockedMsOf(context);
+  if (blockedMs !== undefined) record.blockedMs = blockedMs;
   return record;
 }

@@ -1,0 +1,132 @@
+import 'reflect-metadata';
+import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { Trace, TraceModule } from '../../src/index.js';
+import type { BlockedRecord, ReportRecord, TraceModuleOptions } from '../../src/index.js';
+import { StallWatchdog } from '../../src/stall/stall-watchdog.js';
+import { ReportCapture, sleep } from '../support/report-capture.js';
+
+/** Keeps the CPU busy for `ms` without yielding: the loop cannot turn. */
+function spinFor(ms: number): number {
+  const end = performance.now() + ms;
+  let n = 0;
+  while (performance.now() < end) n++;
+  return n;
+}
+
+@Injectable()
+class MapService {
+  @Trace()
+  generateMap(ms: number): number {
+    return spinFor(ms);
+  }
+}
+
+@Controller('game')
+class GameController {
+  constructor(private readonly maps: MapService) {}
+
+  @Get('map')
+  map(@Query('ms') ms: string): { n: number } {
+    return { n: this.maps.generateMap(Number(ms)) };
+  }
+}
+
+async function start(options: TraceModuleOptions): Promise<INestApplication> {
+  @Module({
+    imports: [TraceModule.forRoot({ otel: { enabled: false }, format: 'json', ...options })],
+    controllers: [GameController],
+    providers: [MapService],
+  })
+  class AppModule {}
+  const app = (await Test.createTestingModule({ imports: [AppModule] }).compile()).createNestApplication({
+    logger: false,
+  });
+  await app.init();
+  return app;
+}
+
+async function waitFor<T>(read: () => T[], count: number, timeoutMs = 5000): Promise<T[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (read().length < count && Date.now() < deadline) await sleep(20);
+  return read();
+}
+
+describe('the blocked-loop watchdog', () => {
+  it('reports a block inside a handler: the blocking function on top, the trace and its span, and blockedMs on the trace', async () => {
+    const capture = new ReportCapture();
+    const seen: ReportRecord[] = [];
+    const app = await start({
+      stream: capture,
+      slowThresholdMs: 300,
+      blockedThresholdMs: 150,
+      onReport: (record) => seen.push(record),
+    });
+    try {
+      await sleep(200); // the worker starts
+      await request(app.getHttpServer()).get('/game/map?ms=600').expect(200);
+      const ours = (): BlockedRecord[] => capture.blocked.filter((b) => b.trace?.handler === 'GameController.map');
+      const [blocked] = await waitFor(ours, 1);
+      const [slow] = await capture.waitFor((r) => r.handler === 'GameController.map');
+      expect(blocked).toBeDefined();
+      const record = blocked as BlockedRecord;
+      expect(record.blockedMs).toBeGreaterThanOrEqual(450);
+      expect(record.blockedMs).toBeLessThan(1500);
+      expect(record.stack.slice(0, 3).map((frame) => frame.function)).toContain('spinFor');
+      expect(record.stack.map((frame) => frame.function)).toContain('MapService.generateMap');
+      const own = record.stack.find((frame) => !frame.file.startsWith('node:'));
+      expect(own).toMatchObject({ function: 'spinFor', file: expect.stringMatching(/stall\.e2e-spec\.ts$/) });
+      expect(record.stack.length).toBeLessThanOrEqual(20);
+      expect(record.trace).toEqual({
+        traceId: slow!.traceId,
+        transport: 'http',
+        handler: 'GameController.map',
+        route: 'GET /game/map',
+        span: 'MapService.generateMap',
+      });
+      expect(Array.isArray(record.gc)).toBe(true);
+      expect(record.metrics?.cpu).toBeDefined();
+      expect(slow!.blockedMs).toBeGreaterThanOrEqual(450);
+      expect(ours()).toHaveLength(1);
+      expect(seen.filter((r) => r.type === 'blocked')).toHaveLength(capture.blocked.length);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('reports a block outside any trace with trace null, and nothing while the loop keeps turning', async () => {
+    const capture = new ReportCapture();
+    const app = await start({ stream: capture, blockedThresholdMs: 150 });
+    try {
+      await sleep(200);
+      // Busy, but yielding every 50 ms: never blocked beyond the threshold.
+      for (let i = 0; i < 10; i++) {
+        spinFor(50);
+        await sleep(1);
+      }
+      await sleep(300);
+      // The test machine may block the loop elsewhere (jest compiling a module): only blocks in spinFor are ours.
+      const ours = (): BlockedRecord[] => capture.blocked.filter((b) => b.stack.some((f) => f.function === 'spinFor'));
+      expect(ours()).toEqual([]);
+      spinFor(500);
+      const [record] = await waitFor(ours, 1);
+      expect(record?.trace).toBeNull();
+      expect(record?.stack.slice(0, 3).map((frame) => frame.function)).toContain('spinFor');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('the worker is gone after app.close(), and `false` starts none', async () => {
+    const app = await start({ blockedThresholdMs: 150 });
+    const watchdog = app.get(StallWatchdog);
+    expect(watchdog.running).toBe(true);
+    await app.close();
+    expect(watchdog.running).toBe(false);
+    const off = await start({ blockedThresholdMs: false });
+    expect(off.get(StallWatchdog).running).toBe(false);
+    await off.close();
+  });
+});
