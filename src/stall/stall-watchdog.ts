@@ -18,8 +18,11 @@ import { GcPauses } from './gc-pauses.js';
 import { blockEnded, blockStarted } from './trace-blocked-time.js';
 import { SLOT, SLOTS, STALL_HOOK_KEY, WATCHDOG_WORKER_SOURCE } from './watchdog-worker.source.js';
 
-/** Heartbeats per threshold: a block is measured to within `threshold / BEATS_PER_THRESHOLD` (20 ms at 200 ms). */
-const BEATS_PER_THRESHOLD = 10;
+/**
+ * Heartbeats per threshold (every 50 ms at 200 ms): a block is measured to within half a beat. More beats measure more
+ * finely but cost more while idle (each is a wake-up of both threads; see docs/stalls.md).
+ */
+const BEATS_PER_THRESHOLD = 4;
 /** Whether a debugger is listening is checked every this many beats (and when a block is reported). */
 const INSPECTOR_CHECK_BEATS = 50;
 
@@ -58,6 +61,7 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
   private beatTimer: NodeJS.Timeout | undefined;
   private gc: GcPauses | undefined;
   private beat = 0;
+  private beatMs = 0;
   private lastBeatAt = 0;
   private lastBeatEpochMs = 0;
   private captured: Captured | undefined;
@@ -95,13 +99,14 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     const worker = this.worker;
-    this.halt();
-    if (worker !== undefined) await worker.terminate().catch(() => undefined);
+    this.halt(false);
+    if (worker !== undefined) await stopWorker(worker);
     if (this.writing.size > 0) await Promise.allSettled([...this.writing]);
   }
 
   private start(threshold: number): void {
-    const beatMs = Math.max(5, Math.min(50, threshold / BEATS_PER_THRESHOLD));
+    const beatMs = Math.max(5, Math.min(100, threshold / BEATS_PER_THRESHOLD));
+    this.beatMs = beatMs;
     const shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
     Atomics.store(shared, SLOT.SEEN, -1);
     this.debuggerAttached = inspector.url() !== undefined;
@@ -124,7 +129,6 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
       execArgv: [],
       stdin: false,
     });
-    worker.unref();
     worker.on('message', (message: { type: string; where?: string; message?: string }) => {
       if (message.type === 'failed') this.failed(`worker (${message.where ?? '?'})`, message.message);
     });
@@ -133,9 +137,13 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
       this.halt();
     });
     worker.on('exit', (code) => {
-      if (!this.stopping) this.failed('worker', `exited with code ${code}`);
       this.worker = undefined;
+      if (this.stopping) return;
+      this.failed('worker', `exited with code ${code}`);
+      this.halt();
     });
+    // After the listeners: adding a 'message' listener refs the worker's port again, and the app would never exit.
+    worker.unref();
     this.worker = worker;
     // Never pause a main thread that is exiting: a pause requested during teardown would hang the process.
     process.prependListener('exit', this.onExit);
@@ -175,7 +183,8 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
   private blockEnded(now: number): void {
     const captured = this.captured?.beat === this.beat ? this.captured : undefined;
     this.captured = undefined;
-    const blockedMs = now - this.lastBeatAt;
+    // The block started somewhere within the beat after the last one: count half of it.
+    const blockedMs = now - this.lastBeatAt - this.beatMs / 2;
     if (captured?.frame !== undefined) blockEnded(captured.frame.trace, blockedMs);
     const facts: BlockFacts = {
       blockedMs,
@@ -213,8 +222,11 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     Atomics.store(shared, SLOT.PAUSE, attached ? 0 : 1);
   }
 
-  /** Stops beating and tells the worker never to pause again; safe to call more than once. */
-  private halt(): void {
+  /**
+   * Stops beating and tells the worker never to pause again; safe to call more than once. `terminate`: end the worker
+   * now (the process is exiting, or the worker failed) rather than let it stop cleanly.
+   */
+  private halt(terminate = true): void {
     this.stopping = true;
     if (this.shared !== undefined) Atomics.store(this.shared, SLOT.STOP, 1);
     if (this.beatTimer !== undefined) clearInterval(this.beatTimer);
@@ -225,7 +237,7 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     if (hooks[HOOK] === this.hook) hooks[HOOK] = undefined;
     const worker = this.worker;
     this.worker = undefined;
-    if (worker !== undefined) void worker.terminate().catch(() => undefined);
+    if (worker !== undefined && terminate) void worker.terminate().catch(() => undefined);
   }
 
   /** A failure of the watchdog is logged once; the app never sees it. */
@@ -234,4 +246,26 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     this.failedOnce = true;
     this.failures.failed(`stall watchdog ${where}`, error);
   }
+}
+
+/** How long a clean stop of the worker may take before it is terminated. */
+const STOP_TIMEOUT_MS = 1000;
+
+/** Asks the worker to disconnect from the inspector and end, and terminates it if it has not within a second. */
+async function stopWorker(worker: Worker): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const exited = new Promise<boolean>((resolve) => {
+    worker.once('exit', () => resolve(true));
+    timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS);
+  });
+  // Held while `app.close()` waits for it: with nothing else alive, an unref'd worker would let the process end mid-close.
+  worker.ref();
+  try {
+    worker.postMessage('stop');
+  } catch {
+    // Already gone.
+  }
+  const clean = await exited;
+  clearTimeout(timer);
+  if (!clean) await worker.terminate().catch(() => undefined);
 }

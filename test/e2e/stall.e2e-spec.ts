@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
+import inspector from 'node:inspector';
+import type { Worker } from 'node:worker_threads';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { Trace, TraceModule } from '../../src/index.js';
@@ -34,6 +36,25 @@ class GameController {
   }
 }
 
+class MemoryLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log(message: unknown): void {
+    this.lines.push(`log ${String(message)}`);
+  }
+  error(message: unknown): void {
+    this.lines.push(`error ${String(message)}`);
+  }
+  warn(message: unknown): void {
+    this.lines.push(`warn ${String(message)}`);
+  }
+}
+
+function post<T>(session: inspector.Session, method: string, params?: object): Promise<T> {
+  return new Promise((resolve, reject) => {
+    session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T)));
+  });
+}
+
 async function start(options: TraceModuleOptions): Promise<INestApplication> {
   @Module({
     imports: [TraceModule.forRoot({ otel: { enabled: false }, format: 'json', ...options })],
@@ -55,6 +76,31 @@ async function waitFor<T>(read: () => T[], count: number, timeoutMs = 5000): Pro
 }
 
 describe('the blocked-loop watchdog', () => {
+  // First in this file: under jest, after an earlier app's watchdog ran in the same jest worker, the in-process
+  // session's Profiler.stop did not answer; the same sequence in a plain Node process (start, close, start, profile)
+  // works, so this is left to the report of issue 17 rather than hidden.
+  it("an app's own inspector session keeps working beside the watchdog (a profile across a block)", async () => {
+    const capture = new ReportCapture();
+    const app = await start({ stream: capture, blockedThresholdMs: 150 });
+    const session = new inspector.Session();
+    session.connect();
+    try {
+      await sleep(200);
+      await post(session, 'Profiler.enable');
+      await post(session, 'Profiler.start');
+      spinFor(500);
+      const ours = (): BlockedRecord[] => capture.blocked.filter((b) => b.stack.some((f) => f.function === 'spinFor'));
+      expect(await waitFor(ours, 1)).toHaveLength(1);
+      const { profile } = await post<{ profile: { nodes: unknown[] } }>(session, 'Profiler.stop');
+      expect(profile.nodes.length).toBeGreaterThan(1);
+      const evaluated = await post<{ result: { value: number } }>(session, 'Runtime.evaluate', { expression: '6 * 7' });
+      expect(evaluated.result.value).toBe(42);
+    } finally {
+      session.disconnect();
+      await app.close();
+    }
+  });
+
   it('reports a block inside a handler: the blocking function on top, the trace and its span, and blockedMs on the trace', async () => {
     const capture = new ReportCapture();
     const seen: ReportRecord[] = [];
@@ -128,5 +174,38 @@ describe('the blocked-loop watchdog', () => {
     const off = await start({ blockedThresholdMs: false });
     expect(off.get(StallWatchdog).running).toBe(false);
     await off.close();
+  });
+
+  it('a worker that dies is logged once, the watchdog stops, and the app keeps serving', async () => {
+    const logger = new MemoryLogger();
+    const app = await start({ logger, blockedThresholdMs: 150 });
+    try {
+      const watchdog = app.get(StallWatchdog);
+      await (watchdog as unknown as { worker: Worker }).worker.terminate();
+      await sleep(100);
+      expect(watchdog.running).toBe(false);
+      expect(logger.lines.filter((line) => line.includes('stall watchdog worker failed'))).toHaveLength(1);
+      await request(app.getHttpServer()).get('/game/map?ms=1').expect(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('under a debugger (--inspect) the main thread is never paused: blocks come without a stack, and it says why', async () => {
+    inspector.open(0, '127.0.0.1');
+    const logger = new MemoryLogger();
+    const capture = new ReportCapture();
+    const app = await start({ logger, stream: capture, blockedThresholdMs: 150 });
+    try {
+      expect(logger.lines.filter((line) => line.includes('a debugger is attached (--inspect)'))).toHaveLength(1);
+      await sleep(200);
+      spinFor(500);
+      const [record] = await waitFor(() => capture.blocked.filter((b) => b.blockedMs >= 400), 1);
+      expect(record?.stack).toEqual([]);
+      expect(record?.stackUnavailable).toMatch(/debugger is attached/);
+    } finally {
+      await app.close();
+      inspector.close();
+    }
   });
 });
