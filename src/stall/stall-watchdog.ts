@@ -197,20 +197,24 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
             ? 'a debugger is attached (--inspect): the main thread is not paused to read its stack'
             : 'the loop turned again before the stack could be read (a block in native code, e.g. compiling or sync I/O, cannot be interrupted)',
       frame: captured?.frame,
-      gc: this.gc?.overlapping(this.lastBeatAt, now) ?? [],
+      gc: [],
     };
-    const written = this.write(facts).catch((error: unknown) => this.failed('report', error));
+    const written = this.write(facts, this.lastBeatAt, now).catch((error: unknown) => this.failed('report', error));
     this.writing.add(written);
     void written.finally(() => this.writing.delete(written));
   }
 
-  private async write(facts: BlockFacts): Promise<void> {
+  private async write(facts: BlockFacts, start: number, end: number): Promise<void> {
     let metrics: SystemMetrics | undefined;
     try {
       metrics = await this.metrics.snapshot();
     } catch (error) {
       this.failed('metrics snapshot', error);
     }
+    // Node creates a GC pause's performance entry from a setImmediate after the pause: the ones of the block exist
+    // only once the loop has passed its check phase.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    facts.gc = this.gc?.overlapping(start, end) ?? [];
     this.output.write(buildBlockedRecord(facts, metrics));
   }
 
