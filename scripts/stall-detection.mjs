@@ -118,5 +118,4 @@ console.log(
     blockedMsRange: [Math.min(...blockedMs), Math.max(...blockedMs)],
   }),
 );
-process.exitCode =
-  missed === 0 && notOnTop === 0 && wrongTrace === 0 && falseReports.length === 0 ? 0 : 1;
+process.exitCode = missed === 0 && notOnTop === 0 && wrongTrace === 0 && falseReports.length === 0 ? 0 : 1;
