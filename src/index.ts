@@ -17,6 +17,11 @@ export type {
 } from './trace.options.js';
 export type {
   TraceRecord,
+  BlockedRecord,
+  BlockedStackFrame,
+  BlockedTraceInfo,
+  GcPause,
+  ReportRecord,
   SpanRecord,
   SystemMetrics,
   ProbeError,

@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import { TRACE_DEFAULTS as DEFAULTS } from './trace.defaults.js';
 import { MESSAGES } from './trace.messages.js';
 import type { ReportStream } from './output/report-writer.js';
-import type { TraceRecord } from './trace.types.js';
+import type { ReportRecord } from './trace.types.js';
 import type { TraceModuleOptions } from './trace.options.js';
 
 /** Options after defaults and validation: what every service of the library injects. */
@@ -12,7 +12,7 @@ export interface ResolvedTraceOptions {
   logAll: boolean;
   format: 'text' | 'json';
   stream: ReportStream;
-  onReport: ((record: TraceRecord) => void) | undefined;
+  onReport: ((record: ReportRecord) => void) | undefined;
   maxSpans: number;
   metricsTimeoutMs: number;
   dataSource: unknown;
@@ -36,6 +36,7 @@ export interface ResolvedTraceOptions {
   /** `0`: off. */
   nPlusOneThreshold: number;
   captureLogs: boolean;
+  blockedThresholdMs: number | false;
 }
 
 /** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
@@ -164,11 +165,11 @@ function stream(value: unknown): ReportStream {
   return value as ReportStream;
 }
 
-function onReport(value: unknown): ((record: TraceRecord) => void) | undefined {
+function onReport(value: unknown): ((record: ReportRecord) => void) | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function')
     throw new Error(MESSAGES.invalidOption('onReport', 'a function (record) => void', value));
-  return value as (record: TraceRecord) => void;
+  return value as (record: ReportRecord) => void;
 }
 
 function ignoreErrors(value: unknown): ((error: unknown) => boolean) | undefined {
@@ -274,6 +275,10 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
         }
       : false,
     captureLogs: boolean('captureLogs', raw.captureLogs, DEFAULTS.captureLogs),
+    blockedThresholdMs:
+      raw.blockedThresholdMs === false || raw.blockedThresholdMs === 'false'
+        ? false
+        : number('blockedThresholdMs', raw.blockedThresholdMs, DEFAULTS.blockedThresholdMs, 20),
   };
 }
 

@@ -23,6 +23,7 @@ export const TRACE_DEFAULTS = deepFreeze({
   memoryMonitor: { intervalMs: 30_000, heapLimitPercent: 85, growthSamples: 5 },
   otel: { tracerName: 'nestjs-trace', okSampleRate: 1 },
   prometheus: { buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], methods: false },
+  blockedThresholdMs: 200,
   socketIoAdmin: { mode: 'production', namespaceName: '/admin', readonly: true, allowInsecure: false, serveUi: false },
   nPlusOneThreshold: 5,
   captureLogs: true,

@@ -20,6 +20,7 @@ import { MemoryMonitorService } from './metrics/memory-monitor.service.js';
 import { SystemMetricsService } from './metrics/system-metrics.service.js';
 import { OtelBridge } from './otel/otel-bridge.js';
 import { PrometheusMetrics } from './prometheus/prometheus-metrics.js';
+import { StallWatchdog } from './stall/stall-watchdog.js';
 import { FailureLog } from './report/failure-log.js';
 import type { TraceListener } from './report/trace-listener.js';
 import { TraceReporter } from './report/trace-reporter.js';
@@ -67,6 +68,7 @@ import {
     OtelBridge,
     PrometheusMetrics,
     LogCaptureService,
+    StallWatchdog,
     {
       provide: TRACE_LISTENERS,
       useFactory: (...listeners: TraceListener[]) => listeners,

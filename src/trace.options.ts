@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { LoggerService } from '@nestjs/common';
-import type { TraceRecord } from './trace.types.js';
+import type { ReportRecord } from './trace.types.js';
 
 /** Which SQL / Redis calls become spans (SQL statements and Redis commands as children of the traced method). */
 export interface TraceInstrumentOptions {
@@ -93,7 +93,9 @@ export interface TraceModuleOptions {
    * Called with every report, whatever the format: the same object the JSON line holds (forward it to your own
    * logger or alerting). Called after the report is written; a callback that throws is logged and never breaks the app.
    */
-  onReport?: (record: TraceRecord) => void;
+  // A method signature on purpose: callbacks typed `(record: TraceRecord) => void` (before blocked reports existed)
+  // still compile, as method parameters are checked bivariantly.
+  onReport?(record: ReportRecord): void;
   /** Spans kept per trace; the rest are counted in `droppedSpans`. @default 1000 */
   maxSpans?: number;
   /** Timeout of each metrics probe (probes run in parallel). @default 500 */
@@ -148,6 +150,11 @@ export interface TraceModuleOptions {
    * @default true
    */
   captureLogs?: boolean;
+  /**
+   * A watchdog thread reports every event-loop block of at least this many ms (`{"type":"blocked"}`, with the
+   * JavaScript stack read while the loop was stuck); `false` turns it off. See docs/stalls.md. @default 200
+   */
+  blockedThresholdMs?: number | false;
 }
 
 export const {

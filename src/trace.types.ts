@@ -185,6 +185,8 @@ export interface TraceRecord {
   overrunMs?: number;
   /** The BullMQ job of a `queue` trace. */
   queue?: QueueJobRecord;
+  /** Milliseconds the event loop was blocked while this trace ran (the blocked-loop watchdog saw it), if it was. */
+  blockedMs?: number;
 }
 
 /** The BullMQ job a `queue` trace processed. */
@@ -197,4 +199,51 @@ export interface QueueJobRecord {
   attempt: number;
   /** Job created → processing started (a delayed job's delay included). */
   waitMs: number;
+  /** Milliseconds the event loop was blocked while this trace ran (the blocked-loop watchdog saw it), if it was. */
+  blockedMs?: number;
 }
+
+/** One frame of the main thread's JavaScript stack, as the blocked-loop watchdog read it. */
+export interface BlockedStackFrame {
+  /** `Class.method` or the function's name; `(anonymous)` when it has none. */
+  function: string;
+  /** A path (`/app/dist/game.service.js`), or the runtime's own id (`node:internal/timers`). */
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** What was running when the loop blocked, if it was inside a trace. */
+export interface BlockedTraceInfo {
+  traceId: string;
+  transport: TraceTransport;
+  handler: string;
+  route: string;
+  /** Name of the span that was current (the handler itself, or a `@Trace` method under it). */
+  span: string;
+}
+
+/** A garbage-collection pause that overlapped the block. */
+export interface GcPause {
+  kind: 'minor' | 'major' | 'mark-compact' | 'incremental' | 'weak-callbacks' | 'unknown';
+  durationMs: number;
+}
+
+/** The event loop did not turn for `blockedThresholdMs` or more (`{"type":"blocked"}`), written once it turned again. */
+export interface BlockedRecord {
+  type: 'blocked';
+  /** How long the loop did not turn, measured between two heartbeats of the watchdog. */
+  blockedMs: number;
+  /** ISO time the block started (about). */
+  at: string;
+  /** The main thread's JavaScript stack while it was blocked: innermost first, the library's frames removed, ≤ 20. */
+  stack: BlockedStackFrame[];
+  /** Why `stack` is empty, when it is (e.g. a debugger is attached, so the main thread is not paused). */
+  stackUnavailable?: string;
+  trace: BlockedTraceInfo | null;
+  gc: GcPause[];
+  metrics?: SystemMetrics;
+}
+
+/** Every kind of report, as `onReport` receives it and the JSON line holds it. */
+export type ReportRecord = TraceRecord | BlockedRecord;

@@ -1,7 +1,7 @@
-import type { TraceRecord } from '../trace.types.js';
+import type { ReportRecord } from '../trace.types.js';
 
-/** A report as written: the same object the JSON line holds. */
-export type ReportRecord = TraceRecord;
+/** A report as written: the same object the JSON line holds (`type` "trace" or "blocked"). */
+export type { ReportRecord };
 
 /** Writes a finished report somewhere (the logger as text, a stream as JSON). Never throws into the app. */
 export interface ReportWriter {

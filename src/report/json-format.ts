@@ -1,6 +1,6 @@
-import type { TraceRecord } from '../trace.types.js';
+import type { ReportRecord } from '../trace.types.js';
 
 /** One complete JSON line: JSON.stringify escapes every control character, so a report is never split. */
-export function formatJson(record: TraceRecord): string {
+export function formatJson(record: ReportRecord): string {
   return `${JSON.stringify(record)}\n`;
 }

@@ -6,6 +6,7 @@ import type { CapturedLog, DbSpanInfo } from '../context/span-extra.js';
 import { normalizePostgresSql, normalizeSql, sqlOperation } from '../instrumentation/normalize-sql.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import type { SpanRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
+import { blockedMsOf } from '../stall/trace-blocked-time.js';
 import { errorInfo, spanErrorMessage } from './error-info.js';
 import { findRepeatedStatements } from './repeated-statements.js';
 import { overrunMs } from './overrun.js';
@@ -132,5 +133,7 @@ export function buildTraceRecord(
   const overrun = overrunMs(context);
   if (overrun !== undefined) record.overrunMs = round(overrun);
   if (context.origin.queue) record.queue = { ...context.origin.queue, waitMs: round(context.origin.queue.waitMs) };
+  const blockedMs = blockedMsOf(context);
+  if (blockedMs !== undefined) record.blockedMs = blockedMs;
   return record;
 }

@@ -57,7 +57,11 @@ describe('the output seam', () => {
     const capture = new ReportCapture();
     const seen: TraceRecord[] = [];
     const stdout = jest.spyOn(process.stdout, 'write');
-    const app = await start({ format: 'json', stream: capture, onReport: (record) => seen.push(record) });
+    const app = await start({
+      format: 'json',
+      stream: capture,
+      onReport: (record) => record.type === 'trace' && seen.push(record),
+    });
     try {
       await request(app.getHttpServer()).get('/out/fail').expect(500);
       const [line] = await until(() => capture.rawLines, 1);
@@ -80,7 +84,11 @@ describe('the output seam', () => {
   it('with text reports, `onReport` still gets the record while the logger gets the text', async () => {
     const logger = new MemoryLogger();
     const seen: TraceRecord[] = [];
-    const app = await start({ logger, logAll: true, onReport: (record) => seen.push(record) });
+    const app = await start({
+      logger,
+      logAll: true,
+      onReport: (record) => record.type === 'trace' && seen.push(record),
+    });
     try {
       await request(app.getHttpServer()).get('/out/ok').expect(200);
       const [record] = await until(() => seen, 1);

@@ -1,22 +1,31 @@
-import type { TraceRecord } from '../../src/trace.types.js';
+import type { BlockedRecord, ReportRecord, TraceRecord } from '../../src/trace.types.js';
 
 /**
  * Collects JSON reports through the library's output seam: pass it as `TraceModule.forRoot({ format: 'json', stream:
  * capture })` and it receives every line (nothing is read from, or patched on, `process.stdout`).
  */
 export class ReportCapture {
+  /** Trace reports (`type: "trace"`). */
   readonly reports: TraceRecord[] = [];
+  /** Blocked-loop reports, kept apart: a busy test machine may block the loop of any test's app. */
+  readonly blocked: BlockedRecord[] = [];
   readonly rawLines: string[] = [];
 
   /** The stream side: one call per JSON line the library writes. */
   write(line: string): boolean {
     this.rawLines.push(line);
-    for (const part of line.split('\n')) if (part) this.reports.push(JSON.parse(part) as TraceRecord);
+    for (const part of line.split('\n')) {
+      if (!part) continue;
+      const record = JSON.parse(part) as ReportRecord;
+      if (record.type === 'blocked') this.blocked.push(record);
+      else this.reports.push(record);
+    }
     return true;
   }
 
   clear(): void {
     this.reports.length = 0;
+    this.blocked.length = 0;
     this.rawLines.length = 0;
   }
 
