@@ -132,11 +132,12 @@ describeWithPrometheus('a real Prometheus server scraping the example game serve
       socket.close();
     }
 
+    // Summed over outcomes: on a loaded machine one of the five may pass the example's 100 ms threshold (slow).
     const http = await until(
-      'nestjs_trace_handler_duration_seconds_count{transport="http",handler="RoomsController.list",outcome="ok"}',
+      'sum by (job, transport, handler) (nestjs_trace_handler_duration_seconds_count{transport="http",handler="RoomsController.list"})',
       (value) => value >= 5,
     );
-    expect(http).toMatchObject({ job: 'game-server', transport: 'http', handler: 'RoomsController.list' });
+    expect(http).toEqual({ job: 'game-server', transport: 'http', handler: 'RoomsController.list' });
     const ws = await until(
       'sum by (transport, handler, outcome) (nestjs_trace_handler_duration_seconds_count{transport="ws",outcome="slow"})',
       (value) => value >= 1,
