@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { jest } from '@jest/globals';
 import request from 'supertest';
 import { TraceModule } from '../../src/index.js';
 import type { TraceModuleOptions, TraceRecord } from '../../src/index.js';
 import { ReportCapture } from '../support/report-capture.js';
+import { MemoryLogger } from '../support/memory-logger.js';
 
 @Controller('out')
 class OutController {
@@ -17,19 +18,6 @@ class OutController {
   @Get('ok')
   ok(): { ok: true } {
     return { ok: true };
-  }
-}
-
-class MemoryLogger implements LoggerService {
-  readonly lines: string[] = [];
-  log(message: unknown): void {
-    this.lines.push(`log ${String(message)}`);
-  }
-  error(message: unknown): void {
-    this.lines.push(`error ${String(message)}`);
-  }
-  warn(message: unknown): void {
-    this.lines.push(`warn ${String(message)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
 import inspector from 'node:inspector';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { Trace, TraceModule } from '../../src/index.js';
 import type { BlockedRecord, ReportRecord, TraceModuleOptions } from '../../src/index.js';
 import { StallWatchdog } from '../../src/stall/stall-watchdog.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
+import { MemoryLogger } from '../support/memory-logger.js';
 
 /** Keeps the CPU busy for `ms` without yielding: the loop cannot turn. */
 function spinFor(ms: number): number {
@@ -35,19 +36,6 @@ class GameController {
   @Get('map')
   map(@Query('ms') ms: string): { n: number } {
     return { n: this.maps.generateMap(Number(ms)) };
-  }
-}
-
-class MemoryLogger implements LoggerService {
-  readonly lines: string[] = [];
-  log(message: unknown): void {
-    this.lines.push(`log ${String(message)}`);
-  }
-  error(message: unknown): void {
-    this.lines.push(`error ${String(message)}`);
-  }
-  warn(message: unknown): void {
-    this.lines.push(`warn ${String(message)}`);
   }
 }
 
