@@ -171,7 +171,10 @@ describe('OpenTelemetry export decided after the outcome (otel.okSampleRate, rea
     for (const digit of ['1', '2', '3', '4']) expect(await arrived(variant(DROPPED, digit))).toHaveLength(1);
     // The report of the dropped trace is written as usual (reports do not depend on the export decision).
     await sleep(300);
-    expect(spansOf(DROPPED)).toEqual([]);
+    // Dropped as long as it stayed an ok trace: on a loaded machine (a long event-loop block while jest compiles) it
+    // can pass slowThresholdMs, and a slow trace is always exported, which is right.
+    const droppedReport = capture.reports.find((record) => record.traceId === DROPPED);
+    if (droppedReport === undefined || droppedReport.outcome === 'ok') expect(spansOf(DROPPED)).toEqual([]);
 
     const counter = await registry.getSingleMetric('nestjs_trace_otel_traces_total')?.get();
     const counts = Object.fromEntries(
