@@ -163,6 +163,9 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
   }
 
   private async write(context: ActiveTrace, outcome: TraceOutcome): Promise<void> {
+    // A hung trace is still running: its tree is taken now, as it was when it was found stuck. Built after the
+    // snapshot (up to metricsTimeoutMs later) it could show a handler that has finished meanwhile.
+    const hung = outcome === 'hung' ? buildTraceRecord(context, outcome, undefined, this.options) : undefined;
     let metrics: SystemMetrics | undefined;
     if (outcome !== 'ok') {
       try {
@@ -171,7 +174,12 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
         this.failed('metrics snapshot', error);
       }
     }
-    this.output.write(buildTraceRecord(context, outcome, metrics, this.options));
+    if (hung === undefined) {
+      this.output.write(buildTraceRecord(context, outcome, metrics, this.options));
+      return;
+    }
+    if (metrics) hung.metrics = metrics;
+    this.output.write(hung);
   }
 
   /** Logs a failure of the library itself, at most once per minute per place. */
