@@ -88,7 +88,9 @@ describe('event transport: @OnEvent of a real EventEmitterModule', () => {
       new Set(Array.from({ length: 20 }, (_, id) => `room ${id}`)),
     );
     for (const report of reports) {
-      expect(report).toMatchObject({ transport: 'event', route: 'room.created', outcome: 'ok' });
+      expect(report).toMatchObject({ transport: 'event', route: 'room.created' });
+      // `ok`, or `slow` when the loaded test process blocked its loop for over a second meanwhile; never an error.
+      expect(['ok', 'slow']).toContain(report.outcome);
       expect(tree(report)).toEqual(['RoomListeners.created', '  Lobby.announce']);
     }
   });
