@@ -5,7 +5,7 @@ import { traceStorage } from '../context/trace-storage.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { ReportOutput } from '../output/report-output.js';
 import { TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.tokens.js';
-import type { SystemMetrics, TraceOutcome } from '../trace.types.js';
+import type { SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
 import { FailureLog } from './failure-log.js';
 import { overrunMs } from './overrun.js';
 import type { FinishedOutcome, TraceListener } from './trace-listener.js';
@@ -145,12 +145,16 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
   }
 
   private report(context: ActiveTrace, outcome: TraceOutcome): void {
+    // A hung trace is still running: its tree is taken now, when the sweep found it stuck. Later (after the tick, or
+    // after the snapshot) its handler may have finished, e.g. when a blocked loop fires the sweep and the handler's
+    // own timer in the same turn.
+    const hung = outcome === 'hung' ? buildTraceRecord(context, outcome, undefined, this.options) : undefined;
     // Out of the request's async context, so the snapshot's own queries are not recorded as its spans,
     // and after the current tick, so the response goes out first.
     traceStorage.exit(() => {
       const written: Promise<void> = new Promise<void>((resolve) => {
         setImmediate(() => {
-          this.write(context, outcome)
+          this.write(context, outcome, hung)
             .catch((error: unknown) => this.failed('report', error))
             .finally(() => {
               this.writing.delete(written);
@@ -162,10 +166,7 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     });
   }
 
-  private async write(context: ActiveTrace, outcome: TraceOutcome): Promise<void> {
-    // A hung trace is still running: its tree is taken now, as it was when it was found stuck. Built after the
-    // snapshot (up to metricsTimeoutMs later) it could show a handler that has finished meanwhile.
-    const hung = outcome === 'hung' ? buildTraceRecord(context, outcome, undefined, this.options) : undefined;
+  private async write(context: ActiveTrace, outcome: TraceOutcome, hung: TraceRecord | undefined): Promise<void> {
     let metrics: SystemMetrics | undefined;
     if (outcome !== 'ok') {
       try {
