@@ -183,8 +183,9 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     // A long GC pause of the shared Jest process (1.5 GB heap late in `npm test`) can leave the sampled window empty:
     // the report then says so instead of showing a number.
     expect(slow.text).toMatch(/loop (p99 [\d.]+ms|unavailable \(no event-loop samples yet\))/);
-    // The fast create in the previous test was not reported.
-    expect(reports.lines.filter((line) => /SLOW .*createRoom/.test(line.text))).toHaveLength(1);
+    // Only one report holds the slow path. (The fast create of the previous test is not asserted unreported: a stall of
+    // the shared Jest process can make it pass the threshold, as seen in CI with a 420 ms in-memory insert.)
+    expect(reports.lines.filter((line) => /SLOW [\s\S]*GameService\.generateMap/.test(line.text))).toHaveLength(1);
   });
 });
 
