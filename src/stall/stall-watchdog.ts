@@ -15,6 +15,7 @@ import { buildBlockedRecord } from './blocked-record.builder.js';
 import { GcPauses } from './gc-pauses.js';
 import { blockEnded, blockStarted } from './trace-blocked-time.js';
 import { mainThreadStack } from './main-thread-stack.js';
+import { SourceMappedStack } from './source-mapped-stack.js';
 import { SLOT, SLOTS, STALL_HOOK_KEY, WATCHDOG_WORKER_SOURCE } from './watchdog-worker.source.js';
 
 /**
@@ -81,6 +82,7 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
   private inBeat = false;
   private stopping = false;
   private readonly writing = new Set<Promise<void>>();
+  private readonly sourceMaps = new SourceMappedStack();
   private readonly onExit = (): void => this.halt();
   private readonly hookId = nextHookId++;
   /** What the worker's expression calls; also where the stack the hook reads is cut (see `caught`). */
@@ -222,7 +224,9 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     // only once the loop has passed its check phase.
     await new Promise<void>((resolve) => setImmediate(resolve));
     facts.gc = this.gc?.overlapping(start, end) ?? [];
-    this.output.write(buildBlockedRecord(facts, metrics));
+    const record = buildBlockedRecord(facts, metrics);
+    record.stack = await this.sourceMaps.map(record.stack);
+    this.output.write(record);
   }
 
   /**

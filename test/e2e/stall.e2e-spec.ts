@@ -71,6 +71,27 @@ describe('the blocked-loop watchdog', () => {
     expect(result.blockedTop.filter((top) => top.includes('spinFor'))).toHaveLength(1);
   }, 30_000);
 
+  it.each([
+    ['a source map next to the compiled file', []],
+    ['--enable-source-maps', ['--enable-source-maps']],
+  ])(
+    'frames point at the TypeScript source: %s',
+    (_how, flags) => {
+      const fixture = fileURLToPath(new URL('./fixtures/source-mapped-block.mjs', import.meta.url));
+      const run = spawnSync(process.execPath, [...flags, fixture], { encoding: 'utf8', timeout: 20_000 });
+      expect(run.stderr).toBe('');
+      const result = JSON.parse(run.stdout.trim()) as {
+        sourceFile: string;
+        line: number;
+        stack: { function: string; file: string; line: number }[] | null;
+      };
+      const own = result.stack?.find((frame) => frame.function === 'fillBoard');
+      expect(own).toMatchObject({ file: result.sourceFile, line: result.line });
+      expect(result.line).toBe(11);
+    },
+    30_000,
+  );
+
   it('reports a block inside a handler: the blocking function on top, the trace and its span, and blockedMs on the trace', async () => {
     const capture = new ReportCapture();
     const seen: ReportRecord[] = [];
