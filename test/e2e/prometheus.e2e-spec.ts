@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { TraceModule } from '../../src/index.js';
 import { RoomService, RoomsController, RolesGuard } from './fixtures/rooms.fixture.js';
+import { keepIdleSockets } from '../support/keep-idle-sockets.js';
 
 describe('Prometheus histograms', () => {
   const registry = new Registry();
@@ -28,6 +29,7 @@ describe('Prometheus histograms', () => {
       logger: false,
     });
     await app.listen(0, '127.0.0.1');
+    keepIdleSockets(app);
   });
   afterAll(() => app.close());
 

@@ -7,6 +7,7 @@ import { Test } from '@nestjs/testing';
 import { Trace, TraceContext, TraceModule } from '../../src/index.js';
 import { countCallsOutsideNode } from '../support/outside-node-calls.js';
 import { sleep } from '../support/report-capture.js';
+import { keepIdleSockets } from '../support/keep-idle-sockets.js';
 
 @Trace()
 @Injectable()
@@ -58,6 +59,7 @@ describe('reliability', () => {
       logger: false,
     });
     await app.listen(0, '127.0.0.1');
+    keepIdleSockets(app);
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });
   afterAll(async () => {

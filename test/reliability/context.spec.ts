@@ -23,6 +23,7 @@ import type { Socket } from 'socket.io';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Trace, TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
+import { keepIdleSockets } from '../support/keep-idle-sockets.js';
 
 /** Reports reach the test through the library's output seam (`stream`), never through stdout. */
 const capture = new ReportCapture();
@@ -153,6 +154,7 @@ describe('context through emitters, thenables, filters and onAny', () => {
       logger: false,
     });
     await app.listen(0, '127.0.0.1');
+    keepIdleSockets(app);
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     // Emits every pending key from outside any request.
     ticker = setInterval(() => {

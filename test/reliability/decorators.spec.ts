@@ -18,6 +18,7 @@ import { formatJson } from '../../src/report/json-format.js';
 import { formatText } from '../../src/report/text-format.js';
 import { CaptureSink } from '../support/capture-sink.js';
 import { sleep } from '../support/report-capture.js';
+import { keepIdleSockets } from '../support/keep-idle-sockets.js';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
@@ -262,6 +263,7 @@ describe('failures inside the library never reach the app and are logged at most
       .compile();
     const app = moduleRef.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
+    keepIdleSockets(app);
     return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
   }
 

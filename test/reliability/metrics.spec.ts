@@ -19,6 +19,7 @@ import { DataSource } from 'typeorm';
 import { TraceModule } from '../../src/index.js';
 import { SystemMetricsService } from '../../src/metrics/system-metrics.service.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
+import { keepIdleSockets } from '../support/keep-idle-sockets.js';
 
 /** Reports reach the test through the library's output seam (`stream`), never through stdout. */
 const capture = new ReportCapture();
@@ -144,6 +145,7 @@ async function startApp(
     logger: false,
   });
   await app.listen(0, '127.0.0.1');
+  keepIdleSockets(app);
   return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
 }
 

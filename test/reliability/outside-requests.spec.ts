@@ -7,6 +7,7 @@ import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Trace, TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
+import { keepIdleSockets } from '../support/keep-idle-sockets.js';
 
 /** Reports reach the test through the library's output seam (`stream`), never through stdout. */
 const capture = new ReportCapture();
@@ -73,6 +74,7 @@ describe('outside requests', () => {
       logger: false,
     });
     await app.listen(0, '127.0.0.1');
+    keepIdleSockets(app);
   });
   afterAll(async () => {
     await app.close();

@@ -1,7 +1,8 @@
 // The repros of "the tracer changed what the app sees" (issue 13), as a small app: a service handing out Subjects, a
 // mailer that handles its own promise, traced enhancers (interceptor, guard, pipe, filter), a caching interceptor that
 // never calls the handler and a host-constrained controller. Imports nothing but Nest, rxjs and the
-// library (one line). A copy of test/e2e/fixtures/host-app.fixture.ts with only that line changed.
+// library (one line). A copy of test/e2e/fixtures/host-app.fixture.ts with only that line changed: run.sh type-checks
+// these specs as a CommonJS consumer (module node16), which cannot import the repo's ESM fixtures.
 import {
   Catch,
   Controller,
