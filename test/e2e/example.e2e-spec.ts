@@ -342,6 +342,8 @@ describe('npm run example (compiled with tsc, started as a child process)', () =
       );
       expect(drive.stdout).toMatch(/^created \{\s+id: \d+,\s+name: 'slow-castle'/);
       expect(drive.stdout).toContain('exception: Room 999 does not exist');
+      // No REDIS_URL: the match result is settled in the call, no queue.
+      expect(drive.stdout).toContain("finished { settled: 'now' }");
 
       // A short load run: the full room happens on purpose, and the summary counts the server's reports.
       const load = await promisify(execFile)(
