@@ -1,11 +1,11 @@
 // node scripts/stall-cost.mjs [--seconds 20] [--blocks 10]   (after `npm run build`; needs a quiet machine)
-// What the blocked-loop watchdog costs, for docs/stalls.md: for the watchdog off, with the inspector's Debugger domain
-// enabled at start ("early") and enabled on each stall ("late"), each in a fresh child process running a Nest app
-// that loaded express, socket.io and typeorm (so the inspector has a realistic number of scripts to announce):
+// What the blocked-loop watchdog costs, for docs/stalls.md: the watchdog off and on, each in a fresh child process
+// running a Nest app that loaded express, socket.io and typeorm (a realistic number of scripts):
 // - idle CPU: process.cpuUsage() (user + system, all threads: main and watchdog) over `--seconds` of an idle app,
 //   in % of one core;
+// - RSS after the app started and idled a second;
 // - time to stack: for `--blocks` blocks of 600 ms, the time from the start of the block to the moment the watchdog's
-//   hook ran on the paused main thread (the threshold is 200 ms, so ~215 ms is detection alone).
+//   hook ran on the blocked main thread (the threshold is 200 ms, so ~215 ms is detection alone).
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,7 @@ async function child(mode) {
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
   await app.init();
   await sleep(1000);
+  const rssMB = Math.round(process.memoryUsage().rss / 1048576);
   const before = process.cpuUsage();
   const started = performance.now();
   await sleep(seconds * 1000);
@@ -48,22 +49,22 @@ async function child(mode) {
 
   const toStack = [];
   if (mode !== 'off') {
-    const hooks = globalThis;
-    const key = Symbol.for('nestjs-trace.stall');
+    // The hooks the watchdog's worker calls (see src/stall/stall-watchdog.ts): one per app, by id.
+    const registry = process.getBuiltinModule('node:worker_threads')[Symbol.for('nestjs-trace.stall')];
     let blockStart = 0;
-    const original = hooks[key];
-    hooks[key] = {
-      caught(beat, frames) {
+    const [[id, original]] = [...registry];
+    registry.set(id, {
+      caught(beat) {
         toStack.push(performance.now() - blockStart);
-        return original.caught(beat, frames);
+        return original.caught(beat);
       },
-    };
+    });
     for (let i = 0; i < blocks; i++) {
       blockStart = performance.now();
       while (performance.now() - blockStart < 600);
       await sleep(300);
     }
-    hooks[key] = original;
+    registry.set(id, original);
   }
   await app.close();
   toStack.sort((a, b) => a - b);
@@ -71,6 +72,7 @@ async function child(mode) {
   process.stdout.write(
     JSON.stringify({
       mode,
+      rssMB,
       idleCpuPercentOfOneCore: Math.round(idlePercent * 1000) / 1000,
       stacksRead: toStack.length,
       msToStackMedian: median === undefined ? null : Math.round(median),
@@ -84,15 +86,11 @@ if (args.child) {
 } else {
   const self = fileURLToPath(import.meta.url);
   const rows = [];
-  for (const mode of ['off', 'early', 'late']) {
-    const env = { ...process.env, NESTJS_TRACE_STALL_ENABLE_EARLY: mode === 'early' ? '1' : '0' };
+  for (const mode of ['off', 'on']) {
     const run = spawnSync(
       process.execPath,
       [self, '--child', mode, '--seconds', String(seconds), '--blocks', String(blocks)],
-      {
-        env,
-        encoding: 'utf8',
-      },
+      { encoding: 'utf8' },
     );
     if (run.status !== 0) throw new Error(`${mode}: ${run.stderr}`);
     rows.push(JSON.parse(run.stdout.trim().split('\n').pop()));

@@ -28,8 +28,6 @@ export const MESSAGES = {
     `nestjs-trace: socketIoAdmin needs a Socket.IO Server or Namespace (got ${describe(got)})`,
   socketIoAdminPasswordHash: (error: unknown): string =>
     `nestjs-trace: option "socketIoAdmin.auth.password" is not a bcrypt hash and hashing it with bcryptjs (a dependency of @socket.io/admin-ui) failed: ${errorText(error)}; give a bcrypt hash instead`,
-  stallDebuggerAttached: (): string =>
-    'nestjs-trace: a debugger is attached (--inspect), so blocked-loop reports come without a stack and trace: the watchdog does not pause the main thread under a debugger',
 } as const;
 
 export function describe(value: unknown): string {

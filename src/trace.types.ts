@@ -238,7 +238,7 @@ export interface BlockedRecord {
   at: string;
   /** The main thread's JavaScript stack while it was blocked: innermost first, the library's frames removed, ≤ 20. */
   stack: BlockedStackFrame[];
-  /** Why `stack` is empty, when it is (e.g. a debugger is attached, so the main thread is not paused). */
+  /** Why `stack` is empty, when it is (e.g. the block ended in native code before the stack could be read). */
   stackUnavailable?: string;
   trace: BlockedTraceInfo | null;
   gc: GcPause[];

@@ -7,7 +7,7 @@ import type { BlockedRecord, BlockedStackFrame, BlockedTraceInfo, GcPause, Syste
 /** Frames kept in a blocked report. */
 export const MAX_BLOCKED_FRAMES = 20;
 
-/** One call frame as the watchdog worker copies it from `Debugger.paused` (short keys: it crosses as JSON source). */
+/** One call frame of the blocked stack, as the watchdog's hook reads it from V8's call sites (see `main-thread-stack.ts`). */
 export interface RawFrame {
   /** Function name. */
   f: string;

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import inspector from 'node:inspector';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { TraceFrame } from '../context/trace-storage.js';
@@ -9,13 +8,14 @@ import { ReportOutput } from '../output/report-output.js';
 import { FailureLog } from '../report/failure-log.js';
 import type { MetricsSource } from '../report/trace-reporter.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
-import { MESSAGES } from '../trace.messages.js';
 import { TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.tokens.js';
 import type { SystemMetrics } from '../trace.types.js';
 import type { BlockFacts, RawFrame } from './blocked-record.builder.js';
 import { buildBlockedRecord } from './blocked-record.builder.js';
 import { GcPauses } from './gc-pauses.js';
 import { blockEnded, blockStarted } from './trace-blocked-time.js';
+import { mainThreadStack } from './main-thread-stack.js';
+import { SourceMappedStack } from './source-mapped-stack.js';
 import { SLOT, SLOTS, STALL_HOOK_KEY, WATCHDOG_WORKER_SOURCE } from './watchdog-worker.source.js';
 
 /**
@@ -23,14 +23,6 @@ import { SLOT, SLOTS, STALL_HOOK_KEY, WATCHDOG_WORKER_SOURCE } from './watchdog-
  * finely but cost more while idle (each is a wake-up of both threads; see docs/stalls.md).
  */
 const BEATS_PER_THRESHOLD = 4;
-/** Whether a debugger is listening is checked every this many beats (and when a block is reported). */
-const INSPECTOR_CHECK_BEATS = 50;
-
-/**
- * `Debugger` domain enabled when the worker starts (`true`) or on each stall and disabled after it (`false`).
- * Chosen from measurements in docs/stalls.md; `NESTJS_TRACE_STALL_ENABLE_EARLY=1|0` overrides it for measuring.
- */
-const ENABLE_DEBUGGER_EARLY_DEFAULT = true;
 
 interface Captured {
   beat: number;
@@ -38,21 +30,41 @@ interface Captured {
   frame: TraceFrame | undefined;
 }
 
+/** Called by the worker's `Runtime.evaluate`, in an interrupt on top of the code that blocks the loop. */
 interface StallHook {
-  caught(beat: number, frames: RawFrame[]): boolean;
+  caught: (beat: number) => boolean;
 }
 
-const hooks = globalThis as typeof globalThis & { [key: symbol]: StallHook | undefined };
-const HOOK = Symbol.for(STALL_HOOK_KEY);
+/** Frames of the expression the worker evaluates, between the hook and the blocked code. */
+const EVALUATED_EXPRESSION_FRAMES = 1;
+
+/**
+ * The hooks of every watchdog in the process (one per app), by id; kept where the worker's expression finds it from the
+ * main realm (see `STALL_REGISTRY_EXPRESSION`).
+ */
+function hookRegistry(): Map<number, StallHook> {
+  const holder = (
+    typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('node:worker_threads') : globalThis
+  ) as { [key: symbol]: Map<number, StallHook> | undefined };
+  const key = Symbol.for(STALL_HOOK_KEY);
+  let registry = holder[key];
+  if (registry === undefined) {
+    registry = new Map();
+    Object.defineProperty(holder, key, { value: registry, configurable: true, enumerable: false, writable: false });
+  }
+  return registry;
+}
+
+let nextHookId = 1;
 
 /**
  * Watches the main thread's event loop from a worker thread and reports every block of `blockedThresholdMs` or more
  * as a `{"type":"blocked"}` record, with the JavaScript stack read while the loop was still stuck.
  *
  * The main thread only bumps a shared counter from an unref'd timer; the worker (see `watchdog-worker.source.ts`)
- * notices when it stops moving, pauses the main thread through the inspector and hands the stack over through a
- * global hook, which also notes the current trace (one AsyncLocalStorage read, only then). The next heartbeat measures
- * the block and writes the report, off the request path.
+ * notices when it stops moving and has the main thread call this watchdog's hook through the inspector, in an
+ * interrupt on top of the blocking code: the hook reads the stack and the current trace (one AsyncLocalStorage read,
+ * only then). The next heartbeat measures the block and writes the report, off the request path.
  */
 @Injectable()
 export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
@@ -65,14 +77,17 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
   private lastBeatAt = 0;
   private lastBeatEpochMs = 0;
   private captured: Captured | undefined;
-  private debuggerAttached = false;
   private failedOnce = false;
   /** Set while a heartbeat runs: a pause that lands then came too late, the loop has already turned. */
   private inBeat = false;
   private stopping = false;
   private readonly writing = new Set<Promise<void>>();
+  private readonly sourceMaps = new SourceMappedStack();
   private readonly onExit = (): void => this.halt();
-  private readonly hook: StallHook = { caught: (beat, frames) => this.caught(beat, frames) };
+  private readonly hookId = nextHookId++;
+  /** What the worker's expression calls; also where the stack the hook reads is cut (see `caught`). */
+  private readonly hookCall = (beat: number): boolean => this.caught(beat, this.hookCall);
+  private readonly hook: StallHook = { caught: this.hookCall };
 
   constructor(
     @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
@@ -109,22 +124,13 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     this.beatMs = beatMs;
     const shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
     Atomics.store(shared, SLOT.SEEN, -1);
-    this.debuggerAttached = inspector.url() !== undefined;
-    if (this.debuggerAttached) this.options.logger.warn?.(MESSAGES.stallDebuggerAttached());
-    Atomics.store(shared, SLOT.PAUSE, this.debuggerAttached ? 0 : 1);
     this.shared = shared;
     this.gc = new GcPauses();
-    hooks[HOOK] = this.hook;
+    hookRegistry().set(this.hookId, this.hook);
 
-    const enableEarly = process.env.NESTJS_TRACE_STALL_ENABLE_EARLY;
     const worker = new Worker(WATCHDOG_WORKER_SOURCE, {
       eval: true,
-      workerData: {
-        buffer: shared.buffer,
-        thresholdMs: threshold,
-        pollMs: beatMs,
-        enableEarly: enableEarly === undefined ? ENABLE_DEBUGGER_EARLY_DEFAULT : enableEarly === '1',
-      },
+      workerData: { buffer: shared.buffer, thresholdMs: threshold, pollMs: beatMs, hookId: this.hookId },
       // The worker needs none of the app's flags (--inspect would give it a port of its own) nor its stdin.
       execArgv: [],
       stdin: false,
@@ -145,7 +151,7 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     // After the listeners: adding a 'message' listener refs the worker's port again, and the app would never exit.
     worker.unref();
     this.worker = worker;
-    // Never pause a main thread that is exiting: a pause requested during teardown would hang the process.
+    // Never reach into a main thread that is exiting.
     process.prependListener('exit', this.onExit);
 
     this.lastBeatAt = performance.now();
@@ -168,12 +174,17 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     this.lastBeatEpochMs = Date.now();
     this.beat = (beat + 1) | 0;
     Atomics.store(shared, SLOT.BEAT, this.beat);
-    if (this.beat % INSPECTOR_CHECK_BEATS === 0) this.checkDebugger(shared);
   }
 
-  /** Runs on the main thread while the worker holds it paused: no allocation beyond keeping what it was given. */
-  private caught(beat: number, frames: RawFrame[]): boolean {
+  /**
+   * Runs on the main thread in an interrupt on top of the blocking code (see the class comment): reads its stack and
+   * trace, nothing more. `hook` is the function the worker's expression called, the stack's cut-off point.
+   */
+  private caught(beat: number, hook: (beat: number) => boolean): boolean {
     if (beat !== this.beat || this.captured !== undefined || this.inBeat) return false;
+    const frames = mainThreadStack(hook, EVALUATED_EXPRESSION_FRAMES);
+    // Evaluated once the loop was idle again (a block that ended in native code): no blocked code under us.
+    if (frames.length === 0) return false;
     const frame = traceStorage.getStore();
     this.captured = { beat, frames, frame };
     if (frame !== undefined) blockStarted(frame.trace, this.lastBeatAt);
@@ -193,9 +204,7 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
       stackUnavailable:
         captured !== undefined
           ? undefined
-          : this.debuggerAttached
-            ? 'a debugger is attached (--inspect): the main thread is not paused to read its stack'
-            : 'the loop turned again before the stack could be read (a block in native code, e.g. compiling or sync I/O, cannot be interrupted)',
+          : 'the loop turned again before the stack could be read (a block in native code, e.g. compiling or sync I/O, cannot be interrupted)',
       frame: captured?.frame,
       gc: [],
     };
@@ -215,19 +224,13 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     // only once the loop has passed its check phase.
     await new Promise<void>((resolve) => setImmediate(resolve));
     facts.gc = this.gc?.overlapping(start, end) ?? [];
-    this.output.write(buildBlockedRecord(facts, metrics));
-  }
-
-  private checkDebugger(shared: Int32Array): void {
-    const attached = inspector.url() !== undefined;
-    if (attached === this.debuggerAttached) return;
-    this.debuggerAttached = attached;
-    if (attached) this.options.logger.warn?.(MESSAGES.stallDebuggerAttached());
-    Atomics.store(shared, SLOT.PAUSE, attached ? 0 : 1);
+    const record = buildBlockedRecord(facts, metrics);
+    record.stack = await this.sourceMaps.map(record.stack);
+    this.output.write(record);
   }
 
   /**
-   * Stops beating and tells the worker never to pause again; safe to call more than once. `terminate`: end the worker
+   * Stops beating and tells the worker never to reach into the main thread again; safe to call more than once. `terminate`: end the worker
    * now (the process is exiting, or the worker failed) rather than let it stop cleanly.
    */
   private halt(terminate = true): void {
@@ -238,7 +241,8 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     this.gc?.stop();
     this.gc = undefined;
     process.removeListener('exit', this.onExit);
-    if (hooks[HOOK] === this.hook) hooks[HOOK] = undefined;
+    const registry = hookRegistry();
+    if (registry.get(this.hookId) === this.hook) registry.delete(this.hookId);
     const worker = this.worker;
     this.worker = undefined;
     if (worker !== undefined && terminate) void worker.terminate().catch(() => undefined);

@@ -2,14 +2,23 @@
  * Slots of the watchdog's shared `Int32Array` (see `stall-watchdog.ts`).
  * - BEAT: bumped by the main thread on every heartbeat.
  * - SEEN: the BEAT value during which the worker saw the loop stuck (`-1`: none); the main thread reports that stall.
- * - PAUSE: 1 while the main thread may be paused to read its stack (0 under a debugger, see `stall-watchdog.ts`).
- * - STOP: 1 once the main thread is closing: the worker must not pause it any more.
+ * - STOP: 1 once the main thread is closing: the worker must not reach into it any more.
  */
-export const SLOT = { BEAT: 0, SEEN: 1, PAUSE: 2, STOP: 3 } as const;
-export const SLOTS = 4;
+export const SLOT = { BEAT: 0, SEEN: 1, STOP: 2 } as const;
+export const SLOTS = 3;
 
-/** The expression the worker evaluates on the paused main thread; the hook's key, shared by both sides. */
+/** The key (`Symbol.for`) under which the main thread keeps its stall hooks; shared by both sides. */
 export const STALL_HOOK_KEY = 'nestjs-trace.stall';
+
+/**
+ * The expression the worker evaluates on the main thread: the registry of hooks, kept on Node's `worker_threads`
+ * module object, which is the same object in every realm of the process (a vm context, as under jest, has a globalThis
+ * of its own, but `require('node:worker_threads')` there is the process's module). `process.getBuiltinModule` is there
+ * from Node 20.16; before it, the registry is on the main realm's globalThis.
+ */
+export const STALL_REGISTRY_EXPRESSION =
+  "(typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('node:worker_threads') : globalThis)" +
+  `[Symbol.for(${JSON.stringify(STALL_HOOK_KEY)})]`;
 
 /**
  * The watchdog worker's code, run with `new Worker(source, { eval: true })`. A string rather than a file of its own:
@@ -18,98 +27,55 @@ export const STALL_HOOK_KEY = 'nestjs-trace.stall';
  *
  * It polls the shared heartbeat every `pollMs` (a timer on the worker's own loop, which must stay free: the inspector
  * delivers its messages through it). When the beat has not moved for `thresholdMs + pollMs` it marks the stall as seen
- * and, unless told not to, pauses the main thread through the inspector (`Debugger.pause` is served by an interrupt, so
- * it works while the main thread runs JavaScript), copies its call frames, hands them to the main thread's hook with
- * `Runtime.evaluate` (the hook also reads which trace was current: the main thread's own AsyncLocalStorage), resumes.
+ * and connects an inspector session to the main thread and has it evaluate a call to the main
+ * thread's hook (`Runtime.evaluate`). V8 runs that in an interrupt on top of the JavaScript that is blocking the loop,
+ * so the hook sees the blocked code's stack (`Error.captureStackTrace`) and its AsyncLocalStorage context, the trace
+ * that was running. No `Debugger` domain, no pause: nothing to resume, and nothing the inspector must announce. V8 must
+ * otherwise list every script the app has loaded to a session that enables `Debugger` (1-2 s on the main thread in a
+ * test process with thousands of scripts), and a main thread left paused would hang the app.
  *
- * Pitfalls this handles: a pause can land after the loop turned again (a block in native code is interruptible only
- * once it returns to JavaScript), so frames are dropped when the beat moved meanwhile; the main thread must never be
- * paused while it exits (the `STOP` slot), or the process would hang; one pause per stall; every failure inside the
- * worker goes to the main thread as a message, never as an uncaught error that could reach the app.
+ * Pitfalls this handles: the evaluation can land after the loop turned again (a block in native code is interruptible
+ * only once it returns to JavaScript), so the hook drops it when the beat moved; the main thread is never reached into
+ * while it exits (the `STOP` slot); one evaluation per stall; the session is connected only for it, so a
+ * `process.exit()` never waits for the inspector; every failure inside the worker goes to the main thread as a
+ * message, never as an uncaught error that could reach the app.
  */
 export const WATCHDOG_WORKER_SOURCE = `
 'use strict';
 const { workerData, parentPort } = require('node:worker_threads');
 const inspector = require('node:inspector');
-const { thresholdMs, pollMs, enableEarly } = workerData;
+const { thresholdMs, pollMs, hookId } = workerData;
 const shared = new Int32Array(workerData.buffer);
-const BEAT = ${SLOT.BEAT}, SEEN = ${SLOT.SEEN}, PAUSE = ${SLOT.PAUSE}, STOP = ${SLOT.STOP};
-const HOOK = 'globalThis[Symbol.for(' + JSON.stringify(${JSON.stringify(STALL_HOOK_KEY)}) + ')]';
-
-// Receivers that say nothing about where a function lives: plain objects, the global, Node's timer and module objects.
-const PLAIN = new Set(['Object', 'global', 'Window', 'Timeout', 'Immediate', 'process', 'Module', 'EventEmitter']);
-const scripts = new Map();
+const BEAT = ${SLOT.BEAT}, SEEN = ${SLOT.SEEN}, STOP = ${SLOT.STOP};
+const REGISTRY = ${JSON.stringify(STALL_REGISTRY_EXPRESSION)};
 let session;
-let enabled = false;
 let lastBeat = Atomics.load(shared, BEAT);
 let lastChange = performance.now();
 let handled = -1;
-let pausedFor = -1;
 
 function fail(where, error) {
   try { parentPort.postMessage({ type: 'failed', where, message: String(error && error.stack || error) }); } catch {}
 }
 
-function connect() {
-  if (session) return true;
+function disconnect() {
+  const s = session;
+  session = undefined;
+  try { if (s) s.disconnect(); } catch {}
+}
+
+function readStack(beat) {
   try {
     session = new inspector.Session();
     session.connectToMainThread();
-    session.on('Debugger.scriptParsed', (event) => { scripts.set(event.params.scriptId, event.params.url); });
-    session.on('Debugger.paused', onPaused);
-    return true;
   } catch (error) {
     session = undefined;
-    fail('inspector session', error);
-    return false;
+    return fail('inspector session', error);
   }
-}
-
-// Between stalls no session stays connected: a connected session makes process.exit() print "Waiting for the debugger
-// to disconnect..." and costs the main thread a message for every script it compiles.
-function disconnect() {
-  try { session.disconnect(); } catch {}
-  session = undefined;
-  enabled = false;
-}
-
-function enable(then) {
-  if (enabled) return then();
-  session.post('Debugger.enable', (error) => {
-    if (error) { if (!enableEarly) disconnect(); return fail('Debugger.enable', error); }
-    enabled = true;
-    then();
-  });
-}
-
-function onPaused(event) {
-  // Only our own pause (reason "other"); a breakpoint of someone else's session is not ours to resume.
-  if (event.params.reason !== 'other' || pausedFor < 0) return;
-  const beat = pausedFor;
-  pausedFor = -1;
-  if (Atomics.load(shared, BEAT) !== beat || Atomics.load(shared, STOP) === 1) return resume();
-  const frames = event.params.callFrames.slice(0, 60).map((frame) => ({
-    f: frame.functionName,
-    t: frame.this && frame.this.type === 'object' && !PLAIN.has(frame.this.className) ? frame.this.className : undefined,
-    u: frame.url || scripts.get(frame.location.scriptId) || '',
-    l: frame.location.lineNumber + 1,
-    c: (frame.location.columnNumber || 0) + 1,
-  }));
-  const expression = HOOK + ' && ' + HOOK + '.caught(' + beat + ', ' + JSON.stringify(frames) + ')';
-  // Evaluated on the innermost frame of the app's own code, so the hook is looked up in that frame's realm (a vm
-  // context, as under jest, has a globalThis of its own); Node's internal frames hide some globals, so not those.
-  const own = event.params.callFrames.find((frame, i) => frames[i] && frames[i].u && !frames[i].u.startsWith('node:'));
-  const done = (error) => {
+  const hook = '(' + REGISTRY + ')';
+  const expression = hook + ' && ' + hook + '.get(' + hookId + ')?.caught(' + beat + ')';
+  session.post('Runtime.evaluate', { expression, silent: true, returnByValue: true }, (error) => {
+    disconnect();
     if (error) fail('evaluate', error);
-    resume();
-  };
-  if (own) session.post('Debugger.evaluateOnCallFrame', { callFrameId: own.callFrameId, expression, silent: true }, done);
-  else session.post('Runtime.evaluate', { expression, silent: true }, done);
-}
-
-function resume() {
-  session.post('Debugger.resume', () => {
-    if (!enableEarly) disconnect();
   });
 }
 
@@ -125,28 +91,16 @@ function poll() {
   if (handled === beat || now - lastChange < thresholdMs + pollMs) return;
   handled = beat;
   Atomics.store(shared, SEEN, beat);
-  if (Atomics.load(shared, PAUSE) !== 1 || !connect()) return;
-  enable(() => {
-    if (Atomics.load(shared, STOP) === 1 || Atomics.load(shared, BEAT) !== beat) return enableEarly || disconnect();
-    pausedFor = beat;
-    session.post('Debugger.pause', (error) => {
-      if (!error) return;
-      pausedFor = -1;
-      if (!enableEarly) disconnect();
-      fail('Debugger.pause', error);
-    });
-  });
+  if (session) return;
+  readStack(beat);
 }
 
 try {
-  if (enableEarly && Atomics.load(shared, PAUSE) === 1 && connect()) enable(() => {});
   const timer = setInterval(() => { try { poll(); } catch (error) { fail('poll', error); } }, pollMs);
-  // A clean stop: disconnect (which disables what the session enabled), then end. Not 'Debugger.disable' first: on
-  // Node 20 and 24, disable + disconnect + thread exit aborts the process now and then (SIGABRT, 1 run in 6 here).
   parentPort.on('message', (message) => {
     if (message !== 'stop') return;
     clearInterval(timer);
-    if (session) disconnect();
+    disconnect();
     parentPort.close();
   });
   parentPort.postMessage({ type: 'ready' });
