@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LoggerService } from '@nestjs/common';
 import { io } from 'socket.io-client';
@@ -161,7 +162,7 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     expect(counted(metrics, 'event', 'RoomEvents.announce')).toBe(true);
   });
 
-  it('finishMatch without Redis settles the result in the call itself (no BullMQ loaded)', async () => {
+  it('finishMatch without Redis settles the result in the call itself', async () => {
     const [host, guest] = await Promise.all([connect(server.url), connect(server.url)]);
     sockets.push(host, guest);
     const room = (await host.timeout(5000).emitWithAck('createRoom', { name: 'final' })) as RoomView;
@@ -407,7 +408,10 @@ describe('example: METRICS=off', () => {
  * lines go into a `ReportCapture`. (In a child because the Redis mode loads @nestjs-modules/ioredis, a CommonJS
  * package Jest's ESM runtime cannot load.)
  */
-async function startExample(env: Record<string, string>): Promise<{
+async function startExample(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{
   url: string;
   reports: ReportCapture;
   output: () => string;
@@ -416,7 +420,7 @@ async function startExample(env: Record<string, string>): Promise<{
   const port = await freePort();
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
-    ['examples/game-server/dist/examples/game-server/src/main.js'],
+    [...nodeArgs, 'examples/game-server/dist/examples/game-server/src/main.js'],
     {
       env: {
         ...process.env,
@@ -460,6 +464,10 @@ async function startExample(env: Record<string, string>): Promise<{
   return { url, reports, output: () => output, stop };
 }
 
+/** Node arguments that make the example print the ESM imports matching IMPORTS_MATCHING (see the fixture). */
+const REPORT_IMPORTS = ['--import', fileURLToPath(new URL('./fixtures/report-imports.mjs', import.meta.url))];
+const IMPORTS_MATCHING = '^(@nestjs/bullmq|bullmq|@nestjs/schedule)$';
+
 async function waitForBlocked(
   reports: ReportCapture,
   predicate: (record: BlockedRecord) => boolean,
@@ -482,11 +490,18 @@ describe('example: the blocking path (a room named "huge…"), compiled, in a ch
   beforeAll(async () => {
     await promisify(execFile)(process.execPath, ['scripts/build-example.mjs'], { encoding: 'utf8' });
     // Longer than the default 500 ms: on a loaded machine the watchdog thread may be slow to read the stack.
-    example = await startExample({ BLOCK_PATH_MS: '800' });
+    example = await startExample({ BLOCK_PATH_MS: '800', IMPORTS_MATCHING: IMPORTS_MATCHING }, REPORT_IMPORTS);
   }, 120_000);
   afterAll(async () => {
     for (const socket of sockets) socket.close();
     await example?.stop();
+  });
+
+  it('the embedded default (no REDIS_URL) never loads @nestjs/bullmq or bullmq', () => {
+    const imports = example!.output().match(/^\[imports\] .*$/gm) ?? [];
+    // The hook works: a package the example always imports is seen.
+    expect(imports).toContain('[imports] @nestjs/schedule');
+    expect(imports.filter((line) => line.includes('bullmq'))).toEqual([]);
   });
 
   it('the banner names the blocking path; createRoom "huge…" gives a BLOCKED report naming GameService.generateHugeMap', async () => {
@@ -516,11 +531,15 @@ describe('example with REDIS_URL: match results through a real BullMQ queue, com
 
   beforeAll(async () => {
     await promisify(execFile)(process.execPath, ['scripts/build-example.mjs'], { encoding: 'utf8' });
-    example = await startExample({
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      QUEUE_PREFIX: prefix,
-      SLOW_PATH_MS: '250',
-    });
+    example = await startExample(
+      {
+        REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        QUEUE_PREFIX: prefix,
+        SLOW_PATH_MS: '250',
+        IMPORTS_MATCHING,
+      },
+      REPORT_IMPORTS,
+    );
     queue = new Queue('match-results', {
       connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
       prefix,
@@ -536,6 +555,7 @@ describe('example with REDIS_URL: match results through a real BullMQ queue, com
   it("finishMatch adds a job; the worker's report is a queue report carrying the finishMatch trace id", async () => {
     const { url, reports, output } = example!;
     expect(output()).toContain('match results: BullMQ queue "match-results"');
+    expect(output()).toMatch(/^\[imports\] @nestjs\/bullmq$/m);
     const host = await connect(url);
     sockets.push(host);
     const room = (await host.timeout(10_000).emitWithAck('createRoom', { name: 'slow-final' })) as RoomView;
