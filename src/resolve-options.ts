@@ -36,6 +36,7 @@ export interface ResolvedTraceOptions {
   /** `0`: off. */
   nPlusOneThreshold: number;
   captureLogs: boolean;
+  propagate: boolean;
   blockedThresholdMs: number | false;
 }
 
@@ -275,6 +276,7 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
         }
       : false,
     captureLogs: boolean('captureLogs', raw.captureLogs, DEFAULTS.captureLogs),
+    propagate: boolean('propagate', raw.propagate, DEFAULTS.propagate),
     blockedThresholdMs:
       raw.blockedThresholdMs === false || raw.blockedThresholdMs === 'false'
         ? false

@@ -27,6 +27,7 @@ export const TRACE_DEFAULTS = deepFreeze({
   socketIoAdmin: { mode: 'production', namespaceName: '/admin', readonly: true, allowInsecure: false, serveUi: false },
   nPlusOneThreshold: 5,
   captureLogs: true,
+  propagate: true,
 } as const);
 
 function deepFreeze<T extends object>(value: T): T {

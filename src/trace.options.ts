@@ -151,6 +151,12 @@ export interface TraceModuleOptions {
    */
   captureLogs?: boolean;
   /**
+   * Outgoing trace context: inside a trace, the app's `ClientProxy.send` / `emit` payloads and BullMQ `Queue.add` /
+   * `addBulk` job data get a `traceparent` field, so the consumer's report has this trace's id. `false` sends them
+   * unchanged (for consumers that reject unknown fields); incoming `traceparent`s are still read. @default true
+   */
+  propagate?: boolean;
+  /**
    * A watchdog thread reports every event-loop block of at least this many ms (`{"type":"blocked"}`, with the
    * JavaScript stack read while the loop was stuck); `false` turns it off. See docs/stalls.md. @default 200
    */

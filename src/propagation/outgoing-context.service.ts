@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { installOnce } from '../instrumentation/install-once.util.js';
 import type { Uninstall } from '../instrumentation/install-once.util.js';
 import { hasMethod, wrapMethod } from '../instrumentation/wrap-method.util.js';
+import type { ResolvedTraceOptions } from '../resolve-options.js';
+import { TRACE_OPTIONS } from '../trace.tokens.js';
 import { withTraceparent } from './traceparent-payload.js';
 
 type Send = (this: unknown, pattern: unknown, data: unknown, ...rest: unknown[]) => unknown;
@@ -90,15 +92,20 @@ function propagateFromQueue(queue: { add: Add; addBulk: AddBulk }): Uninstall {
  * `addBulk`) put the W3C `traceparent` of the running span into the payload they send (see `withTraceparent`), so
  * the consumer's report carries the producer's trace id. Only instances the app has as providers (`ClientsModule`,
  * `BullModule.registerQueue`, a factory of its own) are found, at start-up through DI — nothing is required, so an
- * app without those packages is untouched; each instance is restored on module destroy.
+ * app without those packages is untouched; each instance is restored on module destroy. Option `propagate: false`:
+ * nothing is wrapped, so payloads leave exactly as the app built them (strict consumers reject unknown fields).
  */
 @Injectable()
 export class OutgoingContextService implements OnModuleInit, OnModuleDestroy {
   private readonly uninstalls: Uninstall[] = [];
 
-  constructor(private readonly discovery: DiscoveryService) {}
+  constructor(
+    private readonly discovery: DiscoveryService,
+    @Inject(TRACE_OPTIONS) private readonly options: ResolvedTraceOptions,
+  ) {}
 
   onModuleInit(): void {
+    if (!this.options.propagate) return;
     const seen = new Set<unknown>();
     for (const wrapper of this.discovery.getProviders()) {
       // Request-scoped and transient providers have no one instance to wrap.

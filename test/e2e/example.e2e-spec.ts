@@ -1,17 +1,22 @@
 import { execFile, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LoggerService } from '@nestjs/common';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
+import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
+import type { BlockedRecord } from '../../src/index.js';
 import { configFromEnv } from '../../examples/game-server/src/config.js';
 import { ensureMysqlDatabase } from '../../examples/game-server/src/mysql-database.js';
 import { RoomRepository } from '../../examples/game-server/src/room.repository.js';
 import { startGameServer } from '../../examples/game-server/src/server.js';
 import type { RunningGameServer } from '../../examples/game-server/src/server.js';
 import { freePort } from '../support/free-port.js';
+import { ReportCapture, sleep } from '../support/report-capture.js';
 
 /** Collects the text reports the example's TraceModule writes through its logger. */
 class TextReports implements LoggerService {
@@ -155,6 +160,21 @@ describe('example game server (embedded default: SQLite in memory, in-process ro
     }
     expect(counted(metrics, 'cron', 'GameLoop.tick')).toBe(true);
     expect(counted(metrics, 'event', 'RoomEvents.announce')).toBe(true);
+  });
+
+  it('finishMatch without Redis settles the result in the call itself', async () => {
+    const [host, guest] = await Promise.all([connect(server.url), connect(server.url)]);
+    sockets.push(host, guest);
+    const room = (await host.timeout(5000).emitWithAck('createRoom', { name: 'final' })) as RoomView;
+    await guest.timeout(5000).emitWithAck('joinRoom', { roomId: room.id });
+    expect(await expectException(guest, 'finishMatch', { roomId: room.id, winner: guest.id })).toMatchObject({
+      message: 'Only the host can finish the match',
+    });
+    expect(await host.timeout(5000).emitWithAck('finishMatch', { roomId: room.id, winner: guest.id })).toEqual({
+      settled: 'now',
+    });
+    const listed = await request(server.url).get('/rooms').expect(200);
+    expect(listed.body.counters).toMatchObject({ matches: 1 });
   });
 
   it('reports the slow path (a room named "slow…") as SLOW with its call tree and a machine snapshot', async () => {
@@ -323,6 +343,8 @@ describe('npm run example (compiled with tsc, started as a child process)', () =
       );
       expect(drive.stdout).toMatch(/^created \{\s+id: \d+,\s+name: 'slow-castle'/);
       expect(drive.stdout).toContain('exception: Room 999 does not exist');
+      // No REDIS_URL: the match result is settled in the call, no queue.
+      expect(drive.stdout).toContain("finished { settled: 'now' }");
 
       // A short load run: the full room happens on purpose, and the summary counts the server's reports.
       const load = await promisify(execFile)(
@@ -357,6 +379,220 @@ describe('npm run example (compiled with tsc, started as a child process)', () =
       await new Promise((resolve) => (ended ? resolve(null) : child.once('exit', resolve)));
     }
   }, 120_000);
+});
+
+describe('example: METRICS=off', () => {
+  it('reads METRICS (on by default, "off" turns it off, anything else is an error at start-up)', () => {
+    expect(configFromEnv({}).metrics).toBe(true);
+    expect(configFromEnv({ METRICS: 'on' }).metrics).toBe(true);
+    expect(configFromEnv({ METRICS: 'off' }).metrics).toBe(false);
+    expect(() => configFromEnv({ METRICS: 'no' })).toThrow('METRICS must be "on" or "off" (got "no")');
+  });
+
+  it('serves no /metrics, and the game still works', async () => {
+    const server = await startGameServer(
+      { ...configFromEnv({ METRICS: 'off' }), port: 0, logger: new TextReports() },
+      { nestLogs: false },
+    );
+    try {
+      await request(server.url).get('/metrics').expect(404);
+      await request(server.url).get('/rooms').expect(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+/**
+ * The compiled example in a child process, as `npm run example` runs it, with `TRACE_FORMAT=json`: its stdout JSON
+ * lines go into a `ReportCapture`. (In a child because the Redis mode loads @nestjs-modules/ioredis, a CommonJS
+ * package Jest's ESM runtime cannot load.)
+ */
+async function startExample(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{
+  url: string;
+  reports: ReportCapture;
+  output: () => string;
+  stop: () => Promise<void>;
+}> {
+  const port = await freePort();
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [...nodeArgs, 'examples/game-server/dist/examples/game-server/src/main.js'],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        MYSQL_URL: '',
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        ADMIN_USER: '',
+        ADMIN_PASSWORD: '',
+        TRACE_FORMAT: 'json',
+        NO_COLOR: '1',
+        ...env,
+      },
+    },
+  );
+  const reports = new ReportCapture();
+  let output = '';
+  let pending = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('{')) reports.write(line);
+  });
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const stop = async (): Promise<void> => {
+    const ended = child.exitCode !== null || child.signalCode !== null;
+    if (!ended) child.kill('SIGTERM');
+    await new Promise((resolve) => (ended ? resolve(null) : child.once('exit', resolve)));
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (!output.includes(`game server on ${url}`)) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the example did not start:\n${output}`);
+    }
+    await sleep(100);
+  }
+  return { url, reports, output: () => output, stop };
+}
+
+/** Node arguments that make the example print the ESM imports matching IMPORTS_MATCHING (see the fixture). */
+const REPORT_IMPORTS = ['--import', fileURLToPath(new URL('./fixtures/report-imports.mjs', import.meta.url))];
+const IMPORTS_MATCHING = '^(@nestjs/bullmq|bullmq|@nestjs/schedule)$';
+
+async function waitForBlocked(
+  reports: ReportCapture,
+  predicate: (record: BlockedRecord) => boolean,
+  timeoutMs = 10_000,
+): Promise<BlockedRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = reports.blocked.find(predicate);
+    if (found) return found;
+    if (Date.now() > deadline)
+      throw new Error(`no matching blocked report; saw ${JSON.stringify(reports.blocked.map((b) => b.trace))}`);
+    await sleep(50);
+  }
+}
+
+describe('example: the blocking path (a room named "huge…"), compiled, in a child process', () => {
+  let example: Awaited<ReturnType<typeof startExample>> | undefined;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    await promisify(execFile)(process.execPath, ['scripts/build-example.mjs'], { encoding: 'utf8' });
+    // Longer than the default 500 ms: on a loaded machine the watchdog thread may be slow to read the stack (the stall
+    // e2e fixtures block 1.2 s for the same reason).
+    example = await startExample({ BLOCK_PATH_MS: '1200', IMPORTS_MATCHING: IMPORTS_MATCHING }, REPORT_IMPORTS);
+  }, 120_000);
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await example?.stop();
+  });
+
+  it('the embedded default (no REDIS_URL) never loads @nestjs/bullmq or bullmq', () => {
+    const imports = example!.output().match(/^\[imports\] .*$/gm) ?? [];
+    // The hook works: a package the example always imports is seen.
+    expect(imports).toContain('[imports] @nestjs/schedule');
+    expect(imports.filter((line) => line.includes('bullmq'))).toEqual([]);
+  });
+
+  it('the banner names the blocking path; createRoom "huge…" gives a BLOCKED report naming GameService.generateHugeMap', async () => {
+    const { url, reports, output } = example!;
+    expect(output()).toContain('Blocking path: a room name starting with "huge" (the event loop stops for 1200 ms');
+    const host = await connect(url);
+    sockets.push(host);
+    const room = (await host.timeout(10_000).emitWithAck('createRoom', { name: 'huge-world' })) as RoomView;
+    expect(room.name).toBe('huge-world');
+    // The block of this createRoom (a loaded machine may add blocks of its own elsewhere).
+    const blocked = await waitForBlocked(reports, (b) => b.trace?.handler === 'GameGateway.createRoom');
+    expect(blocked).toMatchObject({ type: 'blocked', trace: { transport: 'ws', route: 'createRoom' } });
+    expect(blocked.blockedMs).toBeGreaterThanOrEqual(200);
+    expect(blocked.stack.slice(0, 3).map((frame) => frame.function)).toContain('GameService.generateHugeMap');
+    // The trace that was blocked: its own report (slow: 1200 ms > SLOW_MS 200) carries blockedMs.
+    const [slow] = await reports.waitFor((r) => r.traceId === blocked.trace?.traceId, 1, 10_000);
+    expect(slow).toMatchObject({ outcome: 'slow', handler: 'GameGateway.createRoom', blockedMs: expect.any(Number) });
+  }, 30_000);
+});
+
+describe('example with REDIS_URL: match results through a real BullMQ queue, compiled, in a child process', () => {
+  // Unique per run: other engineers' tests and examples use the same Redis.
+  const prefix = `example-leftovers-${process.pid}-${Date.now()}`;
+  let example: Awaited<ReturnType<typeof startExample>> | undefined;
+  let queue: Queue | undefined;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    await promisify(execFile)(process.execPath, ['scripts/build-example.mjs'], { encoding: 'utf8' });
+    example = await startExample(
+      {
+        REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        QUEUE_PREFIX: prefix,
+        SLOW_PATH_MS: '250',
+        IMPORTS_MATCHING,
+      },
+      REPORT_IMPORTS,
+    );
+    queue = new Queue('match-results', {
+      connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+      prefix,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await example?.stop();
+    await queue?.obliterate({ force: true });
+    await queue?.close();
+  });
+
+  it("finishMatch adds a job; the worker's report is a queue report carrying the finishMatch trace id", async () => {
+    const { url, reports, output } = example!;
+    expect(output()).toContain('match results: BullMQ queue "match-results"');
+    expect(output()).toMatch(/^\[imports\] @nestjs\/bullmq$/m);
+    const host = await connect(url);
+    sockets.push(host);
+    const room = (await host.timeout(10_000).emitWithAck('createRoom', { name: 'slow-final' })) as RoomView;
+    const finished = (await host.timeout(10_000).emitWithAck('finishMatch', { roomId: room.id, winner: host.id })) as {
+      settled: string;
+      jobId: string;
+    };
+    expect(finished).toEqual({ settled: 'queued', jobId: expect.any(String) });
+    const [report] = await reports.waitFor((r) => r.queue?.jobId === finished.jobId, 1, 15_000);
+    // A "slow…" room's leaderboard takes SLOW_PATH_MS (250 ms ≥ SLOW_MS 200): the job is reported SLOW.
+    expect(report).toMatchObject({
+      type: 'trace',
+      outcome: 'slow',
+      transport: 'queue',
+      handler: 'MatchResultsProcessor.process',
+      route: 'match-results:settle',
+      queue: { name: 'match-results', jobName: 'settle', jobId: finished.jobId, attempt: 1 },
+    });
+    expect(report!.queue!.waitMs).toBeGreaterThanOrEqual(0);
+    expect(report!.spans.map((span) => `${'  '.repeat(span.depth)}${span.name}`)).toEqual(
+      expect.arrayContaining([
+        'MatchResultsProcessor.process',
+        '  MatchResults.settle',
+        '    MatchResults.updateLeaderboard',
+      ]),
+    );
+    // The job's data as BullMQ stored it: the result, and the traceparent of the finishMatch message's trace.
+    const job = await queue!.getJob(finished.jobId);
+    expect(job!.data).toEqual({
+      roomId: room.id,
+      roomName: 'slow-final',
+      winner: host.id,
+      traceparent: `00-${report!.traceId}-${String(job!.data.traceparent).split('-')[2]}-00`,
+    });
+    expect(job!.data.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  }, 30_000);
 });
 
 describe('example: MySQL database check (ensureMysqlDatabase)', () => {

@@ -113,3 +113,104 @@ describe('docs/', () => {
     expect(broken).toEqual([]);
   });
 });
+
+/** The report objects (`{"type": …}`) of every ```json sample in docs/: a whole-block object or one per line. */
+function jsonReportSamples(): { page: string; record: Record<string, unknown> }[] {
+  const samples: { page: string; record: Record<string, unknown> }[] = [];
+  for (const file of readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))) {
+    const text = readFileSync(join(root, 'docs', file), 'utf8');
+    for (const block of text.matchAll(/```json\n([\s\S]*?)```/g)) {
+      const body = block[1] ?? '';
+      let values: unknown[];
+      try {
+        values = [JSON.parse(body)];
+      } catch {
+        values = body
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as unknown);
+      }
+      for (const value of values)
+        if (value !== null && typeof value === 'object' && 'type' in value)
+          samples.push({ page: `docs/${file}`, record: value as Record<string, unknown> });
+    }
+  }
+  return samples;
+}
+
+describe('report samples in docs/', () => {
+  const samples = jsonReportSamples();
+  const example = readdirSync(join(root, 'examples/game-server/src'))
+    .map((file) => readFileSync(join(root, 'examples/game-server/src', file), 'utf8'))
+    .join('\n');
+
+  it('include a queue report and a blocked report copied from the example game server', () => {
+    const queue = samples.find(
+      (s) => s.record.transport === 'queue' && s.record.handler === 'MatchResultsProcessor.process',
+    );
+    const blocked = samples.find(
+      (s) =>
+        s.record.type === 'blocked' &&
+        (s.record.stack as { function: string }[])[0]?.function === 'GameService.generateHugeMap',
+    );
+    expect(queue?.page).toBe('docs/background-work.md');
+    expect(blocked?.page).toBe('docs/stalls.md');
+    // The names in the samples are the example's own: renaming them there breaks this test, not only the docs.
+    for (const name of [
+      'MatchResultsProcessor',
+      'MatchResults',
+      'updateLeaderboard',
+      'generateHugeMap',
+      "'match-results'",
+    ])
+      expect(example).toContain(name);
+  });
+
+  it.each(samples.map((s) => [s.page, s.record.type, s.record] as const))(
+    '%s: a %s sample has the fields of the JSON contract',
+    (_page, type, record) => {
+      if (type === 'blocked') {
+        expect(record).toMatchObject({
+          blockedMs: expect.any(Number),
+          at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          stack: expect.any(Array),
+          gc: expect.any(Array),
+        });
+        for (const frame of record.stack as unknown[])
+          expect(frame).toEqual({
+            function: expect.any(String),
+            file: expect.any(String),
+            line: expect.any(Number),
+            column: expect.any(Number),
+          });
+        if (record.trace !== null)
+          expect(record.trace).toEqual({
+            traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+            transport: expect.any(String),
+            handler: expect.any(String),
+            route: expect.any(String),
+            span: expect.any(String),
+          });
+        return;
+      }
+      expect(type).toBe('trace');
+      expect(record).toMatchObject({
+        outcome: expect.stringMatching(/^(slow|error|hung|ok)$/),
+        traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        transport: expect.stringMatching(/^(http|ws|rpc|manual|cron|event|queue)$/),
+        handler: expect.any(String),
+        route: expect.any(String),
+        durationMs: expect.any(Number),
+        spans: expect.any(Array),
+      });
+      if (record.transport === 'queue')
+        expect(record.queue).toEqual({
+          name: expect.any(String),
+          jobName: expect.any(String),
+          jobId: expect.any(String),
+          attempt: expect.any(Number),
+          waitMs: expect.any(Number),
+        });
+    },
+  );
+});

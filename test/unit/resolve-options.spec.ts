@@ -16,6 +16,8 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ slowThresholdMs: 200 }).hungThresholdMs).toBe(1000);
     expect(resolveOptions(undefined).nPlusOneThreshold).toBe(5);
     expect(resolveOptions({ nPlusOneThreshold: '0' as never }).nPlusOneThreshold).toBe(0);
+    expect(resolveOptions(undefined).propagate).toBe(true);
+    expect(resolveOptions({ propagate: 'false' as never }).propagate).toBe(false);
   });
 
   it.each([
@@ -47,6 +49,7 @@ describe('resolveOptions', () => {
     [{ nPlusOneThreshold: 1 }, /"nPlusOneThreshold" must be 0 \(off\) or an integer ≥ 2 \(got 1\)/],
     [{ nPlusOneThreshold: -1 }, /"nPlusOneThreshold" must be an integer ≥ 0/],
     [{ nPlusOneThreshold: 2.5 }, /"nPlusOneThreshold" must be an integer/],
+    [{ propagate: 'off' }, /"propagate" must be true or false \(got "off"\)/],
   ])('rejects %p with a message naming the option', (options, message) => {
     expect(() => resolveOptions(options as never)).toThrow(message);
   });

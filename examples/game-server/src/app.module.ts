@@ -10,6 +10,7 @@ import { GameGateway } from './game.gateway.js';
 import { GameLoop, World } from './game-loop.js';
 import { GameService } from './game.service.js';
 import { GAME_CONFIG } from './game.tokens.js';
+import { MatchResults } from './match-results.js';
 import { MetricsController } from './metrics.controller.js';
 import { ensureMysqlDatabase } from './mysql-database.js';
 import { Room } from './room.entity.js';
@@ -62,6 +63,11 @@ export class AppModule {
           inject: [redis.getRedisConnectionToken()],
         }
       : { provide: ROOM_STORE, useValue: new MemoryRoomStore() };
+    // Match results through BullMQ, with Redis only; loaded the same way, so the embedded default needs no bullmq.
+    const queue = redisUrl
+      ? (await import('./match-queue.js')).matchQueue(redisUrl, config.queuePrefix ?? 'nestjs-trace-example')
+      : undefined;
+    const metrics = config.metrics !== false;
     return {
       module: AppModule,
       imports: [
@@ -71,11 +77,13 @@ export class AppModule {
         database,
         TypeOrmModule.forFeature([Room]),
         ...(redis && redisUrl ? [redis.RedisModule.forRoot({ type: 'single', url: redisUrl })] : []),
+        ...(queue?.imports ?? []),
         TraceModule.forRoot({
           slowThresholdMs: config.slowThresholdMs,
           format: config.format,
-          // Handler histograms by outcome on GET /metrics: the load script's count of SLOW and ERROR reports.
-          prometheus: {},
+          // Handler histograms by outcome on GET /metrics (unless METRICS=off): the load script's count of SLOW and
+          // ERROR reports.
+          ...(metrics ? { prometheus: {} } : {}),
           ...(config.logger ? { logger: config.logger } : {}),
           ...(config.reportStream ? { stream: config.reportStream } : {}),
           // Off unless ADMIN_USER and ADMIN_PASSWORD are set; read-only; production mode (aggregated stats) unless
@@ -91,7 +99,7 @@ export class AppModule {
             : {}),
         }),
       ],
-      controllers: [RoomsController, MetricsController],
+      controllers: metrics ? [RoomsController, MetricsController] : [RoomsController],
       providers: [
         { provide: GAME_CONFIG, useValue: config },
         RoomRepository,
@@ -101,6 +109,8 @@ export class AppModule {
         World,
         GameLoop,
         RoomEvents,
+        MatchResults,
+        ...(queue?.providers ?? []),
       ],
     };
   }

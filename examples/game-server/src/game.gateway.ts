@@ -78,6 +78,15 @@ export class GameGateway implements OnGatewayDisconnect {
     return { ok: true };
   }
 
+  /** The host ends the match (`{ roomId, winner }`, a player id): the result is settled by `MatchResults`. */
+  @SubscribeMessage('finishMatch')
+  finishMatch(
+    @MessageBody() body: Body,
+    @ConnectedSocket() client: Socket,
+  ): Promise<{ settled: 'queued' | 'now'; jobId?: string }> {
+    return this.game.finishMatch(body?.roomId, client.id, body?.winner);
+  }
+
   async handleDisconnect(client: Socket): Promise<void> {
     const rooms = this.joinedRooms.get(client.id) ?? [];
     this.joinedRooms.delete(client.id);

@@ -1,9 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { WsException } from '@nestjs/websockets';
 import { NoTrace, Trace, TraceContext } from '../../../src/index.js';
 import { GAME_CONFIG } from './game.tokens.js';
+import { DEFAULT_BLOCK_PATH_MS } from './config.js';
 import type { GameServerConfig } from './config.js';
+import { MATCH_QUEUE, MatchResults } from './match-results.js';
+import type { MatchQueue } from './match-results.js';
 import type { Room } from './room.entity.js';
 import { RoomRepository } from './room.repository.js';
 import { ROOM_STORE } from './room-store.js';
@@ -28,12 +31,17 @@ export class GameService {
     @Inject(ROOM_STORE) private readonly store: RoomStore,
     @Inject(GAME_CONFIG) private readonly config: GameServerConfig,
     @Inject(EventEmitter2) private readonly events: EventEmitter2,
+    private readonly results: MatchResults,
+    // BullMQ's queue when REDIS_URL is set (see match-queue.ts); otherwise results are settled here, in the call.
+    @Optional() @Inject(MATCH_QUEUE) private readonly matchQueue?: MatchQueue,
   ) {}
 
   async createRoom(name: unknown, hostId: string): Promise<RoomView> {
     const valid = this.validateName(name);
     // The deliberately slow path: names starting with "slow" get a map that takes a while to generate.
     if (valid.startsWith('slow')) await this.generateMap(valid);
+    // The deliberately blocking path: "huge…" maps are generated synchronously, and every player waits.
+    if (valid.startsWith('huge')) this.generateHugeMap();
     const room = await this.rooms.create(valid, hostId, this.config.roomCapacity);
     const players = await this.store.join(room.id, hostId);
     await this.store.count('rooms');
@@ -79,6 +87,25 @@ export class GameService {
     return { roomId: room.id, text };
   }
 
+  /**
+   * The host ends the match: the result is added to the match-results queue (REDIS_URL set: the job's trace carries
+   * this one's trace id) or settled at once (embedded default).
+   */
+  async finishMatch(
+    roomId: unknown,
+    hostId: string,
+    winner: unknown,
+  ): Promise<{ settled: 'queued' | 'now'; jobId?: string }> {
+    const room = await this.findRoom(roomId);
+    if (room.hostId !== hostId) throw new WsException('Only the host can finish the match');
+    if (typeof winner !== 'string' || !(await this.store.isMember(room.id, winner)))
+      throw new WsException('The winner must be a player of the room');
+    const result = { roomId: room.id, roomName: room.name, winner };
+    if (this.matchQueue) return { settled: 'queued', jobId: (await this.matchQueue.add('settle', result)).id };
+    await this.results.settle(result);
+    return { settled: 'now' };
+  }
+
   async listRooms(limit = 50): Promise<{ rooms: RoomView[]; counters: Record<string, number> }> {
     const rooms = await this.rooms.latest(limit);
     const views = await Promise.all(rooms.map(async (room) => this.view(room, await this.store.size(room.id))));
@@ -107,6 +134,17 @@ export class GameService {
   async generateMap(name: string): Promise<void> {
     TraceContext.current()?.addLog(`generating the map of "${name}"`);
     await sleep(this.config.slowPathMs);
+  }
+
+  /**
+   * Synchronous on purpose: a busy loop of `BLOCK_PATH_MS` (default 500 ms) that never yields, so the event loop does
+   * not turn. The stall watchdog reads this stack while it runs and writes a BLOCKED report naming this method.
+   */
+  generateHugeMap(): number {
+    const until = Date.now() + (this.config.blockPathMs ?? DEFAULT_BLOCK_PATH_MS);
+    let tiles = 0;
+    while (Date.now() < until) tiles++;
+    return tiles;
   }
 
   validateName(name: unknown): string {

@@ -1,5 +1,6 @@
-// A bounded load run: N Socket.IO clients for T seconds on loopback create, join, chat in, leave and kick from rooms,
-// with the example's slow path (room names starting with "slow") and failing path (joining a full room) mixed in.
+// A bounded load run: N Socket.IO clients for T seconds on loopback create, join, chat in, leave, kick from and finish
+// matches in rooms, with the example's slow path (room names starting with "slow") and failing path (joining a full
+// room) mixed in.
 // Starts the example server in a child process when nothing answers at --url, and stops it at the end.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -152,6 +153,9 @@ async function player(index: number, deadline: number): Promise<void> {
       await request(socket, 'chat', { roomId: room.id, text: `hello from player ${index}` });
     } else if (roll < 0.65 && room.hostId === socket.id && others.size > 0) {
       await request(socket, 'kick', { roomId: room.id, playerId: pick([...others]) });
+    } else if (roll < 0.7 && room.hostId === socket.id) {
+      // The host wins (always a player of the room). With REDIS_URL a BullMQ job: a "slow…" room's is reported SLOW.
+      await request(socket, 'finishMatch', { roomId: room.id, winner: socket.id });
     } else if (roll < 0.85) {
       await request(socket, 'leaveRoom', { roomId: room.id });
       room = undefined;

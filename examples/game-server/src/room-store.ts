@@ -9,7 +9,7 @@ export interface RoomStore {
   leave(roomId: number, playerId: string): Promise<number>;
   size(roomId: number): Promise<number>;
   isMember(roomId: number, playerId: string): Promise<boolean>;
-  count(counter: 'rooms' | 'joins' | 'messages' | 'kicks' | 'announcements'): Promise<void>;
+  count(counter: 'rooms' | 'joins' | 'messages' | 'kicks' | 'announcements' | 'matches'): Promise<void>;
   counters(): Promise<Record<string, number>>;
 }
 

@@ -86,4 +86,25 @@ describe('OutgoingContextService', () => {
     TraceContext.run('producer', () => client.send('x', { id: 3 }));
     expect(client.sent.at(-1)).toEqual({ id: 3 });
   });
+
+  it('with propagate: false wraps nothing: payloads leave as the app built them', async () => {
+    const client = new FakeClient();
+    @Module({
+      imports: [TraceModule.forRoot({ hungThresholdMs: 0, propagate: false })],
+      providers: [{ provide: 'CLIENT', useValue: client }],
+    })
+    class App {}
+    const app = (await Test.createTestingModule({ imports: [App] }).compile()).createNestApplication({
+      logger: false,
+    });
+    await app.init();
+    try {
+      expect(Object.prototype.hasOwnProperty.call(client, 'send')).toBe(false);
+      const data = { id: 4 };
+      TraceContext.run('producer', () => client.send('x', data));
+      expect(client.sent.at(-1)).toBe(data);
+    } finally {
+      await app.close();
+    }
+  });
 });
