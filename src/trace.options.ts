@@ -34,7 +34,8 @@ export interface TraceOtelOptions {
   tracerName?: string;
   /**
    * Share of `ok` traces exported (0…1), decided from the trace id so that every service of a distributed trace
-   * decides alike. Slow, error and hung traces, and traces whose incoming `traceparent` is sampled, are always
+   * decides alike. Slow, error and hung traces, traces the event loop was blocked in, and traces whose incoming
+   * `traceparent` is sampled, are always
    * exported. @default 1
    */
   okSampleRate?: number;

@@ -15,6 +15,7 @@ import { TRACE_OPTIONS } from '../trace.tokens.js';
 import type { TraceTransport } from '../trace.types.js';
 import type { OtelApi, OtelAttributes, OtelSpan, OtelTracer } from './otel-api.types.js';
 import { keepByTraceId } from './trace-id-sampling.js';
+import { blockedMsOf } from '../stall/trace-blocked-time.js';
 
 const INVALID_TRACE_ID = '00000000000000000000000000000000';
 
@@ -140,9 +141,12 @@ export class OtelBridge implements TraceListener, OnModuleInit {
     return outcome;
   }
 
-  /** Slow, error and hung traces always; a trace the caller samples always; `ok` ones by `otel.okSampleRate`. */
+  /**
+   * Slow, error and hung traces always, and those the event loop was blocked in (`blockedMs`, even when fast enough to
+   * be `ok`); a trace the caller samples always; other `ok` ones by `otel.okSampleRate`.
+   */
   private keeps(context: ActiveTrace, outcome: string): boolean {
-    if (outcome !== 'ok') return true;
+    if (outcome !== 'ok' || blockedMsOf(context) !== undefined) return true;
     const rate = this.options.otel.okSampleRate;
     if (rate >= 1 || context.origin.parentSampled === true || this.sampledByParent.has(context)) return true;
     return keepByTraceId(context.traceId, rate);

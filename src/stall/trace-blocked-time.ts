@@ -10,7 +10,7 @@ interface BlockedTime {
 
 /**
  * How long the event loop was blocked while a trace ran, kept by trace (the watchdog's own state of a trace, like the
- * other subsystems keep theirs). The watchdog learns which trace was current while the main thread is paused, and
+ * other subsystems keep theirs). The watchdog learns which trace was current while the loop is blocked, and
  * how long the block lasted only on the next heartbeat; a report built in between counts the block up to now (the
  * report is being built, so the loop has turned again).
  */

@@ -216,4 +216,67 @@ describe('OpenTelemetry export decided after the outcome (otel.okSampleRate, rea
       expect(root.deref()).toBeUndefined();
     }
   }, 30_000);
+
+  // Last: it starts a second app, and the test above expects TraceContext.run's traces to reach the first app's bridge.
+  it('exports a trace the event loop was blocked in even when it is fast enough to be ok', async () => {
+    @Controller('b')
+    class BlockingController {
+      @Get('spin')
+      spin(): { n: number } {
+        // Long enough for the watchdog's worker to read the stack on a loaded machine.
+        const end = performance.now() + 1200;
+        let n = 0;
+        while (performance.now() < end) n++;
+        return { n };
+      }
+
+      @Get('quick')
+      quick(): { n: number } {
+        return { n: 0 };
+      }
+    }
+    const reports = new ReportCapture();
+    @Module({
+      imports: [
+        TraceModule.forRoot({
+          stream: reports,
+          format: 'json',
+          slowThresholdMs: 10_000,
+          hungThresholdMs: 0,
+          blockedThresholdMs: 150,
+          logAll: true,
+          otel: { okSampleRate: 0 },
+        }),
+      ],
+      controllers: [BlockingController],
+    })
+    class BlockingAppModule {}
+    const blocking = (await Test.createTestingModule({ imports: [BlockingAppModule] }).compile()).createNestApplication(
+      { logger: new QuietLogger() },
+    );
+    await blocking.init();
+    try {
+      await sleep(200); // the watchdog's worker starts
+      const blockedId = variant(DROPPED, '6');
+      const quietId = variant(DROPPED, '7');
+      await request(blocking.getHttpServer())
+        .get('/b/spin')
+        .set('traceparent', traceparent(blockedId, '00'))
+        .expect(200);
+      const [report] = await reports.waitFor((r) => r.traceId === blockedId);
+      expect(report?.outcome).toBe('ok');
+      expect(report?.blockedMs).toBeGreaterThan(150);
+      expect(await arrived(blockedId)).toHaveLength(1);
+      // A route without a block, at rate 0: dropped (unless this loaded machine blocked it too).
+      await request(blocking.getHttpServer())
+        .get('/b/quick')
+        .set('traceparent', traceparent(quietId, '00'))
+        .expect(200);
+      const [quick] = await reports.waitFor((r) => r.traceId === quietId);
+      await sleep(300);
+      if (quick?.blockedMs === undefined && quick?.outcome === 'ok') expect(spansOf(quietId)).toEqual([]);
+    } finally {
+      await blocking.close();
+    }
+  }, 30_000);
 });
