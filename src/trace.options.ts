@@ -35,8 +35,7 @@ export interface TraceOtelOptions {
   /**
    * Share of `ok` traces exported (0…1), decided from the trace id so that every service of a distributed trace
    * decides alike. Slow, error and hung traces, traces the event loop was blocked in, and traces whose incoming
-   * `traceparent` is sampled, are always
-   * exported. @default 1
+   * `traceparent` is sampled, are always exported. @default 1
    */
   okSampleRate?: number;
 }
