@@ -1,4 +1,8 @@
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Controller, Inject, Injectable, Module } from '@nestjs/common';
 import type { DynamicModule, INestApplication, INestMicroservice } from '@nestjs/common';
 import { ClientsModule, EventPattern, MessagePattern, Payload, Transport } from '@nestjs/microservices';
@@ -132,3 +136,44 @@ describe('outgoing trace context: ClientProxy.send / emit between two Nest apps 
 function app(consumer: INestMicroservice): ResultsController {
   return consumer.get(ResultsController);
 }
+
+describe('outgoing trace context across processes: the consumer is a Nest microservice in a process of its own', () => {
+  let child: ChildProcess;
+  let producer: INestApplication;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const fixture = fileURLToPath(new URL('./fixtures/rpc-consumer-process.mjs', import.meta.url));
+    child = spawn(process.execPath, [fixture, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
+    for (let deadline = Date.now() + 20_000; !lines.some((l) => l.includes('"ready":true')); await sleep(50)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the consumer process did not start`);
+    }
+    const producerModule = await Test.createTestingModule({ imports: [producerApp(port)] }).compile();
+    producer = producerModule.createNestApplication({ logger: false });
+    await producer.init();
+  }, 30_000);
+
+  afterAll(async () => {
+    await producer?.close();
+    child?.kill('SIGTERM');
+  });
+
+  it("gives the other process's report the producer's trace id", async () => {
+    const { traceId, reply } = await TraceContext.run('POST /matches', async () => ({
+      traceId: TraceContext.current()?.traceId,
+      reply: (await producer.get(Matches).report(21)) as { doubled: number; traceId?: string; pid?: number },
+    }));
+    expect(reply).toMatchObject({ doubled: 42, traceId });
+    expect(reply.pid).toBe(child.pid);
+    let handled: { handler?: string; transport?: string; traceId?: string } | undefined;
+    for (let deadline = Date.now() + 5000; handled === undefined && Date.now() < deadline; await sleep(20)) {
+      handled = lines
+        .filter((line) => line.startsWith('{"type":"trace"'))
+        .map((line) => JSON.parse(line) as { handler?: string; transport?: string; traceId?: string })
+        .find((record) => record.handler === 'ResultsController.score');
+    }
+    expect(handled).toMatchObject({ transport: 'rpc', traceId });
+  }, 30_000);
+});
