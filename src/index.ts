@@ -14,6 +14,7 @@ export type {
   TraceInstrumentOptions,
   TraceMemoryMonitorOptions,
   TraceSocketIoAdminOptions,
+  TraceProfileOptions,
 } from './trace.options.js';
 export type {
   TraceRecord,
@@ -35,4 +36,6 @@ export type {
   PostgresMetrics,
   TraceFinding,
   QueueJobRecord,
+  ProfileRecord,
+  ProfileFunction,
 } from './trace.types.js';

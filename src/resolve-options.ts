@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { resolve as resolvePath } from 'node:path';
 import type { LoggerService } from '@nestjs/common';
 import { TRACE_DEFAULTS as DEFAULTS } from './trace.defaults.js';
 import { MESSAGES } from './trace.messages.js';
@@ -38,6 +39,15 @@ export interface ResolvedTraceOptions {
   captureLogs: boolean;
   propagate: boolean;
   blockedThresholdMs: number | false;
+  /** `dir` made absolute; `false`: off. */
+  profile: ResolvedProfileOptions | false;
+}
+
+/** `profile` after validation. */
+export interface ResolvedProfileOptions {
+  dir: string;
+  durationMs: number;
+  maxPerHour: number;
 }
 
 /** `socketIoAdmin` after validation; `auth.password` may still be plain text (hashed when the UI is mounted). */
@@ -281,6 +291,18 @@ export function resolveOptions(options: TraceModuleOptions | undefined): Resolve
       raw.blockedThresholdMs === false || raw.blockedThresholdMs === 'false'
         ? false
         : number('blockedThresholdMs', raw.blockedThresholdMs, DEFAULTS.blockedThresholdMs, 20),
+    profile: profile(raw.profile),
+  };
+}
+
+/** Off unless given; `dir` is resolved against the working directory now, so reports name absolute files. */
+function profile(value: unknown): ResolvedProfileOptions | false {
+  if (value === undefined || value === false) return false;
+  const given = object('profile', value) ?? {};
+  return {
+    dir: resolvePath(nonEmptyString('profile.dir', given.dir)),
+    durationMs: number('profile.durationMs', given.durationMs, DEFAULTS.profile.durationMs, 1, 60_000),
+    maxPerHour: number('profile.maxPerHour', given.maxPerHour, DEFAULTS.profile.maxPerHour, 1, 3600, true),
   };
 }
 

@@ -2,7 +2,7 @@
  * Every default of `TraceModule.forRoot` in one place. `resolveOptions` fills options from it, and the docs test
  * checks the README's options table and the options' JSDoc `@default` tags against it, so the three never disagree.
  * Options whose default depends on the app (`dataSource`, `redis`, `logger`, `otel.enabled`) or is "off"
- * (`memoryMonitor`, `prometheus`, `socketIoAdmin`) are described where they are resolved.
+ * (`memoryMonitor`, `prometheus`, `socketIoAdmin`, `profile`) are described where they are resolved.
  */
 export const TRACE_DEFAULTS = deepFreeze({
   slowThresholdMs: 1000,
@@ -28,6 +28,7 @@ export const TRACE_DEFAULTS = deepFreeze({
   nPlusOneThreshold: 5,
   captureLogs: true,
   propagate: true,
+  profile: { durationMs: 1000, maxPerHour: 6 },
 } as const);
 
 function deepFreeze<T extends object>(value: T): T {

@@ -21,6 +21,7 @@ import { SystemMetricsService } from './metrics/system-metrics.service.js';
 import { OtelBridge } from './otel/otel-bridge.js';
 import { PrometheusMetrics } from './prometheus/prometheus-metrics.js';
 import { StallWatchdog } from './stall/stall-watchdog.js';
+import { CpuProfiler } from './profile/cpu-profiler.js';
 import { FailureLog } from './report/failure-log.js';
 import type { TraceListener } from './report/trace-listener.js';
 import { TraceReporter } from './report/trace-reporter.js';
@@ -64,6 +65,7 @@ import {
     { provide: TRACE_METRICS_SOURCE, useExisting: SystemMetricsService },
     FailureLog,
     ReportOutput,
+    CpuProfiler,
     TraceReporter,
     OtelBridge,
     PrometheusMetrics,

@@ -79,6 +79,20 @@ export interface TraceSocketIoAdminOptions {
   serveUi?: string | false;
 }
 
+/**
+ * CPU profiles taken at the moment of slowness (off unless given): when a handler passes `slowThresholdMs` while still
+ * running, or the event loop was blocked, V8's sampling profiler records for `durationMs` and the report gets
+ * `profile: { file, top }`. See docs/stalls.md.
+ */
+export interface TraceProfileOptions {
+  /** Directory the `.cpuprofile` files are written to (created when missing). */
+  dir: string;
+  /** How long each profile records, in ms. @default 1000 */
+  durationMs?: number;
+  /** At most this many profiles per hour (never two at once). @default 6 */
+  maxPerHour?: number;
+}
+
 /** Options of `TraceModule.forRoot` / `forRootAsync`. */
 export interface TraceModuleOptions {
   /** A handler at or above this duration is reported as `slow`. @default 1000 */
@@ -161,6 +175,12 @@ export interface TraceModuleOptions {
    * JavaScript stack read while the loop was stuck); `false` turns it off. See docs/stalls.md. @default 200
    */
   blockedThresholdMs?: number | false;
+  /**
+   * Record a CPU profile (`<dir>/<traceId>.cpuprofile`) when a handler passes `slowThresholdMs` while still running,
+   * or after the event loop was blocked; its report gets `profile: { file, top }` (the ten functions with the most
+   * self time). Off unless given. See docs/stalls.md.
+   */
+  profile?: TraceProfileOptions;
 }
 
 export const {

@@ -187,6 +187,34 @@ export interface TraceRecord {
   queue?: QueueJobRecord;
   /** Milliseconds the event loop was blocked while this trace ran (the blocked-loop watchdog saw it), if it was. */
   blockedMs?: number;
+  /** The CPU profile recorded while this trace was slow (option `profile`), if one was. */
+  profile?: ProfileRecord;
+}
+
+/** One function of a CPU profile's summary: where the samples landed (self time, callees not included). */
+export interface ProfileFunction {
+  /** The function's name as V8 knows it; `(anonymous)` when it has none, `(garbage collector)` for GC. */
+  function: string;
+  /** A path (`/app/dist/game.service.js`), the runtime's own id (`node:internal/timers`), or `""` (native, GC). */
+  file: string;
+  /** 1-based line where the function starts; `0` when unknown. */
+  line: number;
+  /** Milliseconds of samples taken in this function itself, summed over every call path. */
+  selfMs: number;
+}
+
+/** A CPU profile taken at the moment of slowness (option `profile`): the file and its ten heaviest functions. */
+export interface ProfileRecord {
+  /** Absolute path of the `.cpuprofile` file (opens in Chrome DevTools, Performance panel, or speedscope). */
+  file: string;
+  /** ISO time the recording started. */
+  startedAt: string;
+  /** How long it recorded (`profile.durationMs`, less when the app closed meanwhile). */
+  durationMs: number;
+  /** The ten functions with the most self time, heaviest first; idle time and `(program)` left out. */
+  top: ProfileFunction[];
+  /** Why the file is missing when it could not be written (`top` is still the profile's). */
+  error?: string;
 }
 
 /** The BullMQ job a `queue` trace processed. */
@@ -243,6 +271,11 @@ export interface BlockedRecord {
   trace: BlockedTraceInfo | null;
   gc: GcPause[];
   metrics?: SystemMetrics;
+  /**
+   * The CPU profile recorded once the loop turned again (option `profile`): the main thread cannot start one while it
+   * is blocked, so this shows the block only if it goes on or repeats (see docs/stalls.md).
+   */
+  profile?: ProfileRecord;
 }
 
 /** Every kind of report, as `onReport` receives it and the JSON line holds it. */

@@ -1,5 +1,5 @@
 import type { BlockedRecord } from '../trace.types.js';
-import { metricsLines } from './text-format.js';
+import { metricsLines, profileLines } from './text-format.js';
 
 /** The text of a blocked-loop report: a header, what was running, the stack (innermost first), GC, the metrics. */
 export function formatBlockedText(record: BlockedRecord): string {
@@ -17,6 +17,7 @@ export function formatBlockedText(record: BlockedRecord): string {
       `gc ${total.toFixed(1)}ms during the block: ${record.gc.map((p) => `${p.kind} ${p.durationMs.toFixed(1)}ms`).join(', ')}`,
     );
   }
+  if (record.profile) out.push(...profileLines(record.profile));
   if (record.metrics) out.push(...metricsLines(record.metrics));
   return out.join('\n');
 }

@@ -1,4 +1,4 @@
-import type { ProbeError, SpanRecord, SystemMetrics, TraceRecord } from '../trace.types.js';
+import type { ProbeError, ProfileRecord, SpanRecord, SystemMetrics, TraceRecord } from '../trace.types.js';
 import { backgroundNote } from './background-text.js';
 
 const MAX_LINES = 200;
@@ -147,6 +147,18 @@ function postgresText(postgres: NonNullable<SystemMetrics['postgres']>): string 
   return `${poolText}  ${serverText}`;
 }
 
+/** The CPU profile: where the file is, then its heaviest functions by self time, one a line. */
+export function profileLines(profile: ProfileRecord): string[] {
+  const where = profile.error === undefined ? profile.file : `${profile.file} (${profile.error})`;
+  const out = [`cpu profile ${ms(profile.durationMs)} from ${profile.startedAt}: ${where}`];
+  const width = profile.top.reduce((max, entry) => Math.max(max, ms(entry.selfMs).length), 0);
+  for (const entry of profile.top) {
+    const at = entry.file === '' ? '' : `  ${entry.file}:${entry.line}`;
+    out.push(`  ${ms(entry.selfMs).padStart(width)} self  ${entry.function}${at}`);
+  }
+  return out;
+}
+
 /** The text report: a header, the indented call tree with aligned durations, then the metrics. */
 export function formatText(record: TraceRecord): string {
   const header = `${record.outcome.toUpperCase()} ${ms(record.durationMs)}  ${record.transport} ${record.route}  ${record.handler}  trace=${record.traceId}${backgroundNote(record)}`;
@@ -175,6 +187,7 @@ export function formatText(record: TraceRecord): string {
     const frames = record.error.stack?.split('\n').slice(1) ?? [];
     out.push(...frames.map((frame) => `  ${frame.trimStart()}`));
   }
+  if (record.profile) out.push(...profileLines(record.profile));
   if (record.metrics) out.push(...metricsLines(record.metrics));
   return out.join('\n');
 }

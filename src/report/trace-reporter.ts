@@ -1,11 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import type { ActiveTrace, TraceSink } from '../context/active-trace.js';
 import { traceStorage } from '../context/trace-storage.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
 import { ReportOutput } from '../output/report-output.js';
+import { CpuProfiler } from '../profile/cpu-profiler.js';
 import { TRACE_LISTENERS, TRACE_METRICS_SOURCE, TRACE_OPTIONS } from '../trace.tokens.js';
-import type { SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
+import type { ProfileRecord, SystemMetrics, TraceOutcome, TraceRecord } from '../trace.types.js';
 import { FailureLog } from './failure-log.js';
 import { overrunMs } from './overrun.js';
 import type { FinishedOutcome, TraceListener } from './trace-listener.js';
@@ -42,11 +44,17 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     @Inject(ReportOutput) private readonly output: ReportOutput,
     @Inject(FailureLog) private readonly failures: FailureLog,
     @Inject(TRACE_LISTENERS) private readonly allListeners: readonly TraceListener[],
+    @Optional() @Inject(CpuProfiler) private readonly profiler?: CpuProfiler,
   ) {
     this.maxSpans = options.maxSpans;
     this.findingReports = new FindingReports(options);
-    if (options.hungThresholdMs > 0) {
-      const every = Math.max(10, Math.min(1000, options.hungThresholdMs / 4));
+    // The sweep finds hung traces and, with `profile` on, traces running past slowThresholdMs (a timer, never a
+    // check per call); it runs four times per threshold, so a trace is found within a quarter of it.
+    const hung = options.hungThresholdMs > 0 ? options.hungThresholdMs : Number.POSITIVE_INFINITY;
+    const slow = profiler?.active ? options.slowThresholdMs : Number.POSITIVE_INFINITY;
+    const threshold = Math.min(hung, slow);
+    if (threshold < Number.POSITIVE_INFINITY) {
+      const every = Math.max(10, Math.min(1000, threshold / 4));
       this.sweeper = setInterval(() => this.sweep(), every);
       this.sweeper.unref();
     }
@@ -94,6 +102,8 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
    * `onApplicationShutdown`), and the metrics probes stop only in that last phase (see SystemMetricsService).
    */
   async onModuleDestroy(): Promise<void> {
+    // A report waiting for its trace's profile gets what was recorded so far rather than wait out `durationMs`.
+    this.profiler?.finishNow();
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
     this.running.clear();
@@ -135,9 +145,15 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
   }
 
   private sweep(): void {
-    const limit = this.options.hungThresholdMs;
+    const hung = this.options.hungThresholdMs > 0 ? this.options.hungThresholdMs : Number.POSITIVE_INFINITY;
+    const profiler = this.profiler?.active ? this.profiler : undefined;
+    const slow = this.options.slowThresholdMs;
+    const now = performance.now();
     for (const context of this.running) {
-      if (context.elapsedMs < limit) continue;
+      const elapsed = now - context.startTime;
+      // Before the hung report, which then waits for this profile.
+      if (profiler !== undefined && elapsed >= slow) profiler.slow(context);
+      if (elapsed < hung) continue;
       // Reported once: a trace leaves the running set when its hung report is written (or when it ends).
       this.running.delete(context);
       this.report(context, 'hung');
@@ -167,6 +183,9 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
   }
 
   private async write(context: ActiveTrace, outcome: TraceOutcome, hung: TraceRecord | undefined): Promise<void> {
+    // The trace's CPU profile, if one is recording or was recorded: the report waits for it (bounded by the
+    // profile's duration + PROFILE_MARGIN_MS, never rejects), the snapshot is taken meanwhile.
+    const profiled = this.profiler?.profileOf(context);
     let metrics: SystemMetrics | undefined;
     if (outcome !== 'ok') {
       try {
@@ -175,12 +194,11 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
         this.failed('metrics snapshot', error);
       }
     }
-    if (hung === undefined) {
-      this.output.write(buildTraceRecord(context, outcome, metrics, this.options));
-      return;
-    }
-    if (metrics) hung.metrics = metrics;
-    this.output.write(hung);
+    const profile: ProfileRecord | undefined = await profiled;
+    const record = hung ?? buildTraceRecord(context, outcome, metrics, this.options);
+    if (hung !== undefined && metrics) hung.metrics = metrics;
+    if (profile !== undefined) record.profile = profile;
+    this.output.write(record);
   }
 
   /** Logs a failure of the library itself, at most once per minute per place. */

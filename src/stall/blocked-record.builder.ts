@@ -2,7 +2,14 @@ import { fileURLToPath } from 'node:url';
 import type { TraceFrame } from '../context/trace-storage.js';
 import { isLibraryFrame } from '../report/library-frames.js';
 import { handlerName, routeName } from '../report/trace-record.builder.js';
-import type { BlockedRecord, BlockedStackFrame, BlockedTraceInfo, GcPause, SystemMetrics } from '../trace.types.js';
+import type {
+  BlockedRecord,
+  BlockedStackFrame,
+  BlockedTraceInfo,
+  GcPause,
+  ProfileRecord,
+  SystemMetrics,
+} from '../trace.types.js';
 
 /** Frames kept in a blocked report. */
 export const MAX_BLOCKED_FRAMES = 20;
@@ -29,6 +36,8 @@ export interface BlockFacts {
   stackUnavailable: string | undefined;
   frame: TraceFrame | undefined;
   gc: GcPause[];
+  /** The CPU profile started when the block ended (option `profile`), if one was. */
+  profile?: Promise<ProfileRecord | undefined>;
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -69,7 +78,11 @@ function traceInfo(frame: TraceFrame | undefined): BlockedTraceInfo | null {
 }
 
 /** The `{"type":"blocked"}` report of one block. */
-export function buildBlockedRecord(facts: BlockFacts, metrics: SystemMetrics | undefined): BlockedRecord {
+export function buildBlockedRecord(
+  facts: BlockFacts,
+  metrics: SystemMetrics | undefined,
+  profile?: ProfileRecord,
+): BlockedRecord {
   const record: BlockedRecord = {
     type: 'blocked',
     blockedMs: round(facts.blockedMs),
@@ -81,5 +94,6 @@ export function buildBlockedRecord(facts: BlockFacts, metrics: SystemMetrics | u
   if (facts.stackUnavailable !== undefined && record.stack.length === 0)
     record.stackUnavailable = facts.stackUnavailable;
   if (metrics) record.metrics = metrics;
+  if (profile) record.profile = profile;
   return record;
 }

@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { TraceFrame } from '../context/trace-storage.js';
 import { traceStorage } from '../context/trace-storage.js';
 import { ReportOutput } from '../output/report-output.js';
+import { CpuProfiler } from '../profile/cpu-profiler.js';
 import { FailureLog } from '../report/failure-log.js';
 import type { MetricsSource } from '../report/trace-reporter.js';
 import type { ResolvedTraceOptions } from '../resolve-options.js';
@@ -94,6 +95,7 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(TRACE_METRICS_SOURCE) private readonly metrics: MetricsSource,
     @Inject(ReportOutput) private readonly output: ReportOutput,
     @Inject(FailureLog) private readonly failures: FailureLog,
+    @Optional() @Inject(CpuProfiler) private readonly profiler?: CpuProfiler,
   ) {}
 
   /** True while the worker runs (for tests and the docs' measurements). */
@@ -207,6 +209,7 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
           : 'the loop turned again before the stack could be read (a block in native code, e.g. compiling or sync I/O, cannot be interrupted)',
       frame: captured?.frame,
       gc: [],
+      profile: this.profiler?.afterBlock(captured?.frame?.trace, this.lastBeatEpochMs),
     };
     const written = this.write(facts, this.lastBeatAt, now).catch((error: unknown) => this.failed('report', error));
     this.writing.add(written);
@@ -224,7 +227,7 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     // only once the loop has passed its check phase.
     await new Promise<void>((resolve) => setImmediate(resolve));
     facts.gc = this.gc?.overlapping(start, end) ?? [];
-    const record = buildBlockedRecord(facts, metrics);
+    const record = buildBlockedRecord(facts, metrics, await facts.profile);
     record.stack = await this.sourceMaps.map(record.stack);
     this.output.write(record);
   }

@@ -1,0 +1,208 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import type { ActiveTrace } from '../context/active-trace.js';
+import { FailureLog } from '../report/failure-log.js';
+import type { ResolvedProfileOptions, ResolvedTraceOptions } from '../resolve-options.js';
+import { errorText } from '../trace.messages.js';
+import { TRACE_OPTIONS } from '../trace.tokens.js';
+import type { ProfileRecord } from '../trace.types.js';
+import type { CpuProfile } from './cpu-profile.types.js';
+import { ProfileBudget } from './profile-budget.js';
+import { profilePath, writeProfile } from './profile-file.js';
+import { topFunctions } from './profile-top.js';
+import { ProfilerSession } from './profiler-session.js';
+
+/**
+ * How long after a profile's planned end a report still waits for it: stopping, summing and writing a one-second
+ * profile takes tens of ms; past this margin (a stuck disk) the report goes out without `profile`.
+ */
+export const PROFILE_MARGIN_MS = 1000;
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** One profile being recorded (at most one at a time). */
+interface Recording {
+  /** performance.now() when it started. */
+  readonly startedAt: number;
+  /** Ends the recording now instead of after `durationMs` (the app is closing). */
+  readonly finish: () => void;
+  /** The report's `profile` once the file is written; `undefined` when the recording failed. */
+  readonly result: Promise<ProfileRecord | undefined>;
+}
+
+/**
+ * CPU profiles taken at the moment of slowness (option `profile`). The reporter's sweep offers it every running trace
+ * past `slowThresholdMs` ({@link slow}); the blocked-loop watchdog asks for one when a block ended ({@link afterBlock}).
+ * It records with V8's sampling profiler through the library's own inspector session, never two at once and at most
+ * `maxPerHour`, writes `<dir>/<traceId>.cpuprofile` and hands the reports `{ file, top }`. Nothing here runs per
+ * call: only the sweep (a timer) and the end of a block start a profile. Its own failures are logged once per place
+ * and never reach the app.
+ */
+@Injectable()
+export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
+  /** Whether the option is on (the reporter then sweeps for slow traces too). */
+  readonly active: boolean;
+  private readonly settings: ResolvedProfileOptions | undefined;
+  private readonly budget: ProfileBudget | undefined;
+  private session: ProfilerSession | undefined;
+  private recording: Recording | undefined;
+  /** The recording of each trace that got one; weak, so a trace's entry goes with the trace. */
+  private readonly byTrace = new WeakMap<ActiveTrace, Recording>();
+  private readonly failedPlaces = new Set<string>();
+  private closed = false;
+
+  constructor(
+    @Inject(TRACE_OPTIONS) options: ResolvedTraceOptions,
+    @Inject(FailureLog) private readonly failures: FailureLog,
+  ) {
+    this.settings = options.profile === false ? undefined : options.profile;
+    this.active = this.settings !== undefined;
+    this.budget = this.settings && new ProfileBudget(this.settings.maxPerHour);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.settings === undefined) return;
+    const session = new ProfilerSession();
+    try {
+      await session.connect();
+      this.session = session;
+    } catch (error) {
+      session.disconnect();
+      this.failed('connect', error);
+    }
+  }
+
+  /** Ends a recording early (its reports get what was recorded so far), then closes the session. */
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    const recording = this.recording;
+    if (recording !== undefined) {
+      recording.finish();
+      await this.bounded(recording);
+    }
+    this.session?.disconnect();
+    this.session = undefined;
+  }
+
+  /** Ends the current recording now (`app.close()`: reports waiting for it should not wait out `durationMs`). */
+  finishNow(): void {
+    this.recording?.finish();
+  }
+
+  /**
+   * The reporter's sweep found `trace` running past `slowThresholdMs`: profile it, unless a profile is recording (the
+   * sweep offers it again while it runs, so it may get one later) or this hour's budget is spent.
+   */
+  slow(trace: ActiveTrace): void {
+    if (this.recording !== undefined || this.byTrace.has(trace)) return;
+    const recording = this.begin(trace, Date.now());
+    if (recording !== undefined) this.byTrace.set(trace, recording);
+  }
+
+  /**
+   * A block of the event loop ended (`trace`: the one it blocked, if any). The main thread could not start a profile
+   * while blocked, so this one starts now: if the blocked trace is still running, it is that trace's profile (its
+   * own report gets it too, and it is the one returned when the trace already has one); otherwise a
+   * `blocked-<time>` profile. `undefined` when none is taken.
+   */
+  afterBlock(
+    trace: ActiveTrace | undefined,
+    blockedAtEpochMs: number,
+  ): Promise<ProfileRecord | undefined> | undefined {
+    if (this.settings === undefined) return undefined;
+    const running = trace !== undefined && !trace.closed ? trace : undefined;
+    const existing = running && this.byTrace.get(running);
+    if (existing !== undefined) return this.bounded(existing);
+    const recording = this.begin(running, blockedAtEpochMs);
+    if (recording === undefined) return undefined;
+    if (running !== undefined) this.byTrace.set(running, recording);
+    return this.bounded(recording);
+  }
+
+  /** The profile of `trace` if it has one, for its report: see {@link bounded}. */
+  profileOf(trace: ActiveTrace): Promise<ProfileRecord | undefined> | undefined {
+    const recording = this.byTrace.get(trace);
+    return recording && this.bounded(recording);
+  }
+
+  private begin(trace: ActiveTrace | undefined, blockedAtEpochMs: number): Recording | undefined {
+    const settings = this.settings;
+    const session = this.session;
+    if (settings === undefined || session === undefined || this.closed || this.recording !== undefined) return undefined;
+    if (!this.budget?.take()) return undefined;
+    let finish = (): void => undefined;
+    const ended = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const timer = setTimeout(finish, settings.durationMs);
+    timer.unref();
+    const path = profilePath(settings.dir, trace?.traceId, blockedAtEpochMs);
+    const startedAtEpochMs = Date.now();
+    const recording: Recording = {
+      startedAt: performance.now(),
+      finish,
+      result: this.record(session, settings, ended, path, startedAtEpochMs).finally(() => clearTimeout(timer)),
+    };
+    // `record` does not settle before its first await, so this is set before the recording can clear it.
+    this.recording = recording;
+    return recording;
+  }
+
+  private async record(
+    session: ProfilerSession,
+    settings: ResolvedProfileOptions,
+    ended: Promise<void>,
+    file: string,
+    startedAtEpochMs: number,
+  ): Promise<ProfileRecord | undefined> {
+    let profile: CpuProfile | undefined;
+    try {
+      await session.start();
+      await ended;
+      profile = await session.stop();
+    } catch (error) {
+      // E.g. V8 refused to start (another profiler?) or the session closed; the app never sees it.
+      this.failed('record', error);
+    } finally {
+      this.recording = undefined;
+    }
+    if (profile === undefined) return undefined;
+    const record: ProfileRecord = {
+      file,
+      startedAt: new Date(startedAtEpochMs).toISOString(),
+      durationMs: round((profile.endTime - profile.startTime) / 1000),
+      top: topFunctions(profile),
+    };
+    try {
+      await writeProfile(file, settings.dir, profile);
+    } catch (error) {
+      this.failed('write', error);
+      record.error = `not written: ${errorText(error)}`;
+    }
+    return record;
+  }
+
+  /**
+   * The recording's result, but at the latest {@link PROFILE_MARGIN_MS} after its planned end (then `undefined`), so
+   * a report never waits on a stuck write for long. Never rejects.
+   */
+  private bounded(recording: Recording): Promise<ProfileRecord | undefined> {
+    const settings = this.settings;
+    if (settings === undefined) return Promise.resolve(undefined);
+    const left = recording.startedAt + settings.durationMs + PROFILE_MARGIN_MS - performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), Math.max(0, left));
+      timer.unref();
+    });
+    return Promise.race([recording.result.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+  }
+
+  /** Logged once per place (connect, record, write): a failing profiler must not fill the app's log. */
+  private failed(where: string, error: unknown): void {
+    if (this.failedPlaces.has(where)) return;
+    this.failedPlaces.add(where);
+    this.failures.failed(`cpu profile (${where})`, error);
+  }
+}
