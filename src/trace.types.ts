@@ -209,7 +209,10 @@ export interface ProfileRecord {
   file: string;
   /** ISO time the recording started. */
   startedAt: string;
-  /** How long it recorded (`profile.durationMs`, less when the app closed meanwhile). */
+  /**
+   * Time the profile spans: `profile.durationMs` plus the time V8 took to start it (it first lists the code it has
+   * compiled: tens to hundreds of ms), or less when the app closed meanwhile.
+   */
   durationMs: number;
   /** The ten functions with the most self time, heaviest first; idle time and `(program)` left out. */
   top: ProfileFunction[];

@@ -4,7 +4,6 @@ import { performance } from 'node:perf_hooks';
 import type { ActiveTrace } from '../context/active-trace.js';
 import { FailureLog } from '../report/failure-log.js';
 import type { ResolvedProfileOptions, ResolvedTraceOptions } from '../resolve-options.js';
-import { errorText } from '../trace.messages.js';
 import { TRACE_OPTIONS } from '../trace.tokens.js';
 import type { ProfileRecord } from '../trace.types.js';
 import type { CpuProfile } from './cpu-profile.types.js';
@@ -14,12 +13,19 @@ import { topFunctions } from './profile-top.js';
 import { ProfilerSession } from './profiler-session.js';
 
 /**
- * How long after a profile's planned end a report still waits for it: stopping, summing and writing a one-second
- * profile takes tens of ms; past this margin (a stuck disk) the report goes out without `profile`.
+ * How long after a profile's planned end a report still waits for it. Starting holds the main thread while V8 lists
+ * the code it has compiled (40–190 ms in a small Nest app, more in a large one; docs/stalls.md), and stopping, summing
+ * and writing take a few ms more; past this margin (a stuck disk) the report goes out without `profile`.
  */
-export const PROFILE_MARGIN_MS = 1000;
+export const PROFILE_MARGIN_MS = 2000;
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** `EACCES: permission denied, mkdir '/var/profiles'`: Node's own text, which names the code and the path. */
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
 
 /** One profile being recorded (at most one at a time). */
 interface Recording {
@@ -51,6 +57,8 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly byTrace = new WeakMap<ActiveTrace, Recording>();
   private readonly failedPlaces = new Set<string>();
   private closed = false;
+  /** Date.now() when the last recording asked V8 to start (see {@link afterBlock}). */
+  private lastStartEpochMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     @Inject(TRACE_OPTIONS) options: ResolvedTraceOptions,
@@ -61,11 +69,22 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
     this.budget = this.settings && new ProfileBudget(this.settings.maxPerHour);
   }
 
+  /** True while a profile records (for tests and the docs' measurements). */
+  get busy(): boolean {
+    return this.recording !== undefined;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     if (this.settings === undefined) return;
     const session = new ProfilerSession();
     try {
       await session.connect();
+      // One empty profile now, while the app starts: V8's first start also builds the line tables of every script
+      // loaded so far (190 ms in a small Nest app, then 40 ms per start; docs/stalls.md), a pause better taken here
+      // than in the middle of a slow request.
+      this.lastStartEpochMs = Date.now();
+      await session.start();
+      await session.stop();
       this.session = session;
     } catch (error) {
       session.disconnect();
@@ -106,11 +125,11 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
    * own report gets it too, and it is the one returned when the trace already has one); otherwise a
    * `blocked-<time>` profile. `undefined` when none is taken.
    */
-  afterBlock(
-    trace: ActiveTrace | undefined,
-    blockedAtEpochMs: number,
-  ): Promise<ProfileRecord | undefined> | undefined {
+  afterBlock(trace: ActiveTrace | undefined, blockedAtEpochMs: number): Promise<ProfileRecord | undefined> | undefined {
     if (this.settings === undefined) return undefined;
+    // Starting a profile holds the main thread for tens of ms or more: a block that began before the last start is
+    // (or may be) that start, and profiling it would start the next one.
+    if (this.lastStartEpochMs >= blockedAtEpochMs) return undefined;
     const running = trace !== undefined && !trace.closed ? trace : undefined;
     const existing = running && this.byTrace.get(running);
     if (existing !== undefined) return this.bounded(existing);
@@ -129,20 +148,18 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
   private begin(trace: ActiveTrace | undefined, blockedAtEpochMs: number): Recording | undefined {
     const settings = this.settings;
     const session = this.session;
-    if (settings === undefined || session === undefined || this.closed || this.recording !== undefined) return undefined;
+    if (settings === undefined || session === undefined || this.closed || this.recording !== undefined)
+      return undefined;
     if (!this.budget?.take()) return undefined;
     let finish = (): void => undefined;
     const ended = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const timer = setTimeout(finish, settings.durationMs);
-    timer.unref();
     const path = profilePath(settings.dir, trace?.traceId, blockedAtEpochMs);
-    const startedAtEpochMs = Date.now();
     const recording: Recording = {
       startedAt: performance.now(),
       finish,
-      result: this.record(session, settings, ended, path, startedAtEpochMs).finally(() => clearTimeout(timer)),
+      result: this.record(session, settings, ended, finish, path),
     };
     // `record` does not settle before its first await, so this is set before the recording can clear it.
     this.recording = recording;
@@ -153,18 +170,25 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
     session: ProfilerSession,
     settings: ResolvedProfileOptions,
     ended: Promise<void>,
+    finish: () => void,
     file: string,
-    startedAtEpochMs: number,
   ): Promise<ProfileRecord | undefined> {
     let profile: CpuProfile | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const startedAtEpochMs = Date.now();
+    this.lastStartEpochMs = startedAtEpochMs;
     try {
       await session.start();
+      // Counted from here: starting holds the main thread while V8 lists the code it has compiled (docs/stalls.md).
+      timer = setTimeout(finish, settings.durationMs);
+      timer.unref();
       await ended;
       profile = await session.stop();
     } catch (error) {
       // E.g. V8 refused to start (another profiler?) or the session closed; the app never sees it.
       this.failed('record', error);
     } finally {
+      clearTimeout(timer);
       this.recording = undefined;
     }
     if (profile === undefined) return undefined;
@@ -178,7 +202,7 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
       await writeProfile(file, settings.dir, profile);
     } catch (error) {
       this.failed('write', error);
-      record.error = `not written: ${errorText(error)}`;
+      record.error = `not written: ${messageOf(error)}`;
     }
     return record;
   }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { resolveOptions } from '../../src/resolve-options.js';
 
 describe('resolveOptions', () => {
@@ -50,6 +51,14 @@ describe('resolveOptions', () => {
     [{ nPlusOneThreshold: -1 }, /"nPlusOneThreshold" must be an integer ≥ 0/],
     [{ nPlusOneThreshold: 2.5 }, /"nPlusOneThreshold" must be an integer/],
     [{ propagate: 'off' }, /"propagate" must be true or false \(got "off"\)/],
+    [{ profile: {} }, /"profile.dir" must be a non-empty string \(got undefined\)/],
+    [{ profile: { dir: '' } }, /"profile.dir" must be a non-empty string \(got ""\)/],
+    [{ profile: { dir: 42 } }, /"profile.dir" must be a non-empty string \(got 42\)/],
+    [{ profile: '/tmp/profiles' }, /"profile" must be an object \(got "\/tmp\/profiles"\)/],
+    [{ profile: { dir: '/tmp/p', durationMs: 0 } }, /"profile.durationMs" must be a number ≥ 1 and ≤ 60000 \(got 0\)/],
+    [{ profile: { dir: '/tmp/p', durationMs: -5 } }, /"profile.durationMs" must be a number ≥ 1/],
+    [{ profile: { dir: '/tmp/p', maxPerHour: 0 } }, /"profile.maxPerHour" must be an integer ≥ 1 and ≤ 3600 \(got 0\)/],
+    [{ profile: { dir: '/tmp/p', maxPerHour: 1.5 } }, /"profile.maxPerHour" must be an integer/],
   ])('rejects %p with a message naming the option', (options, message) => {
     expect(() => resolveOptions(options as never)).toThrow(message);
   });
@@ -74,6 +83,18 @@ describe('resolveOptions', () => {
       memoryMonitor: { intervalMs: 1000, heapLimitPercent: 90.5 },
       otel: { enabled: false },
     });
+  });
+
+  it('leaves profile off unless given, fills its defaults and makes dir absolute', () => {
+    expect(resolveOptions(undefined).profile).toBe(false);
+    expect(resolveOptions({ profile: { dir: '/var/profiles' } }).profile).toEqual({
+      dir: '/var/profiles',
+      durationMs: 1000,
+      maxPerHour: 6,
+    });
+    expect(
+      resolveOptions({ profile: { dir: 'profiles', durationMs: '250', maxPerHour: '2' } } as never).profile,
+    ).toEqual({ dir: join(process.cwd(), 'profiles'), durationMs: 250, maxPerHour: 2 });
   });
 
   it('takes socketIoAdmin.serveUi as a path without its trailing slash', () => {
