@@ -121,18 +121,20 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * A block of the event loop ended (`trace`: the one it blocked, if any). The main thread could not start a profile
-   * while blocked, so this one starts now: if the blocked trace is still running, it is that trace's profile (its
-   * own report gets it too, and it is the one returned when the trace already has one); otherwise a
-   * `blocked-<time>` profile. `undefined` when none is taken.
+   * while blocked, so one starts now: the blocked trace's own if it has one already (the sweep found it slow, or an
+   * earlier block); else, if that trace is still running, a new profile of it (its own report gets it too); else a
+   * `blocked-<time>` profile. `undefined` when none is taken (one is recording, the budget is spent, or the block
+   * may have been the start of our own last profile).
    */
   afterBlock(trace: ActiveTrace | undefined, blockedAtEpochMs: number): Promise<ProfileRecord | undefined> | undefined {
     if (this.settings === undefined) return undefined;
     // Starting a profile holds the main thread for tens of ms or more: a block that began before the last start is
     // (or may be) that start, and profiling it would start the next one.
     if (this.lastStartEpochMs >= blockedAtEpochMs) return undefined;
-    const running = trace !== undefined && !trace.closed ? trace : undefined;
-    const existing = running && this.byTrace.get(running);
+    // A trace profiled already (the sweep found it slow, or an earlier block) shares it, even if it just ended.
+    const existing = trace && this.byTrace.get(trace);
     if (existing !== undefined) return this.bounded(existing);
+    const running = trace !== undefined && !trace.closed ? trace : undefined;
     const recording = this.begin(running, blockedAtEpochMs);
     if (recording === undefined) return undefined;
     if (running !== undefined) this.byTrace.set(running, recording);

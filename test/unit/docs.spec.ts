@@ -49,6 +49,7 @@ const GROUPS: Record<string, string> = {
   otel: 'TraceOtelOptions',
   prometheus: 'TracePrometheusOptions',
   socketIoAdmin: 'TraceSocketIoAdminOptions',
+  profile: 'TraceProfileOptions',
 };
 
 describe('documented defaults', () => {

@@ -180,3 +180,33 @@ describe('text header of background work', () => {
     expect(text.split('\n')[0]).toMatch(/ queue matches:settle .* {2}job 42 attempt 2 waited 15ms$/);
   });
 });
+
+describe('text of a CPU profile', () => {
+  const profile = {
+    file: '/var/profiles/4bf92f3577b34da6a3ce929d0e0e4736.cpuprofile',
+    startedAt: '2026-11-30T02:21:51.277Z',
+    durationMs: 1012.4,
+    top: [
+      { function: 'crunchNumbers', file: '/app/dist/report.service.js', line: 12, selfMs: 612.25 },
+      { function: '(garbage collector)', file: '', line: 0, selfMs: 31.5 },
+    ],
+  };
+
+  it('names the file, then one line per function, after the tree and before the metrics', () => {
+    const lines = formatText({ ...record, profile }).split('\n');
+    const at = lines.indexOf(
+      'cpu profile 1012.4ms from 2026-11-30T02:21:51.277Z: /var/profiles/4bf92f3577b34da6a3ce929d0e0e4736.cpuprofile',
+    );
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 3)).toEqual([
+      '  612.3ms self  crunchNumbers  /app/dist/report.service.js:12',
+      '   31.5ms self  (garbage collector)',
+    ]);
+    expect(lines[at + 3]).toMatch(/^cpu \d+%/);
+  });
+
+  it('says why the file is missing', () => {
+    const text = formatText({ ...record, profile: { ...profile, error: 'not written: EACCES: permission denied' } });
+    expect(text).toContain('.cpuprofile (not written: EACCES: permission denied)');
+  });
+});
