@@ -14,8 +14,8 @@ import { ProfilerSession } from './profiler-session.js';
 
 /**
  * How long after a profile's planned end a report still waits for it. Starting holds the main thread while V8 lists
- * the code it has compiled (40–190 ms in a small Nest app, more in a large one; docs/stalls.md), and stopping, summing
- * and writing take a few ms more; past this margin (a stuck disk) the report goes out without `profile`.
+ * the code it has compiled (60–180 ms in a Nest app with express, socket.io and typeorm loaded, more in a larger one;
+ * docs/stalls.md), and stopping, summing and writing take tens of ms more; past this margin (a stuck disk) the report goes out without `profile`.
  */
 export const PROFILE_MARGIN_MS = 2000;
 
@@ -79,9 +79,9 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
     const session = new ProfilerSession();
     try {
       await session.connect();
-      // One empty profile now, while the app starts: V8's first start also builds the line tables of every script
-      // loaded so far (190 ms in a small Nest app, then 40 ms per start; docs/stalls.md), a pause better taken here
-      // than in the middle of a slow request.
+      // One empty profile now, while the app starts: a profiler that cannot start fails here, logged once at
+      // start-up rather than in the middle of the first slow request, and V8's one-time work for a first profile is
+      // done while nothing waits for it.
       this.lastStartEpochMs = Date.now();
       await session.start();
       await session.stop();
