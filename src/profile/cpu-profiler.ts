@@ -13,9 +13,9 @@ import { topFunctions } from './profile-top.js';
 import { ProfilerSession } from './profiler-session.js';
 
 /**
- * How long after a profile's planned end a report still waits for it. Starting holds the main thread while V8 lists
- * the code it has compiled (60–180 ms in a Nest app with express, socket.io and typeorm loaded, more in a larger one;
- * docs/stalls.md), and stopping, summing and writing take tens of ms more; past this margin (a stuck disk) the report goes out without `profile`.
+ * How long after a profile's planned end (counted from the moment V8 started recording) a report still waits for it:
+ * stopping, summing and writing take tens of ms; past this margin (a stuck disk, a machine overloaded for seconds) the
+ * report goes out without `profile`.
  */
 export const PROFILE_MARGIN_MS = 2000;
 
@@ -29,8 +29,8 @@ function messageOf(error: unknown): string {
 
 /** One profile being recorded (at most one at a time). */
 interface Recording {
-  /** performance.now() when it started. */
-  readonly startedAt: number;
+  /** performance.now() once V8 has started recording (or failed to): the report's wait is counted from there. */
+  readonly started: Promise<number>;
   /** Ends the recording now instead of after `durationMs` (the app is closing). */
   readonly finish: () => void;
   /** The report's `profile` once the file is written; `undefined` when the recording failed. */
@@ -157,11 +157,15 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
     const ended = new Promise<void>((resolve) => {
       finish = resolve;
     });
+    let markStarted = (_at: number): void => undefined;
+    const started = new Promise<number>((resolve) => {
+      markStarted = resolve;
+    });
     const path = profilePath(settings.dir, trace?.traceId, blockedAtEpochMs);
     const recording: Recording = {
-      startedAt: performance.now(),
+      started,
       finish,
-      result: this.record(session, settings, ended, finish, path),
+      result: this.record(session, settings, ended, finish, markStarted, path),
     };
     // `record` does not settle before its first await, so this is set before the recording can clear it.
     this.recording = recording;
@@ -173,6 +177,7 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
     settings: ResolvedProfileOptions,
     ended: Promise<void>,
     finish: () => void,
+    markStarted: (at: number) => void,
     file: string,
   ): Promise<ProfileRecord | undefined> {
     let profile: CpuProfile | undefined;
@@ -180,7 +185,11 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
     const startedAtEpochMs = Date.now();
     this.lastStartEpochMs = startedAtEpochMs;
     try {
-      await session.start();
+      try {
+        await session.start();
+      } finally {
+        markStarted(performance.now());
+      }
       // Counted from here: starting holds the main thread while V8 lists the code it has compiled (docs/stalls.md).
       timer = setTimeout(finish, settings.durationMs);
       timer.unref();
@@ -210,13 +219,14 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * The recording's result, but at the latest {@link PROFILE_MARGIN_MS} after its planned end (then `undefined`), so
-   * a report never waits on a stuck write for long. Never rejects.
+   * The recording's result, but at the latest {@link PROFILE_MARGIN_MS} after its planned end, counted from the moment
+   * V8 started recording (then `undefined`), so a report never waits on a stuck write for long. Never rejects.
    */
-  private bounded(recording: Recording): Promise<ProfileRecord | undefined> {
+  private async bounded(recording: Recording): Promise<ProfileRecord | undefined> {
     const settings = this.settings;
-    if (settings === undefined) return Promise.resolve(undefined);
-    const left = recording.startedAt + settings.durationMs + PROFILE_MARGIN_MS - performance.now();
+    if (settings === undefined) return undefined;
+    const startedAt = await recording.started;
+    const left = startedAt + settings.durationMs + PROFILE_MARGIN_MS - performance.now();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), Math.max(0, left));
