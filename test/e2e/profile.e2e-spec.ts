@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -177,6 +178,24 @@ describe('CPU profile at the moment of slowness (option `profile`)', () => {
       expect(readdirSync(dir)).toEqual([`${first?.traceId}.cpuprofile`]);
     } finally {
       await app.close();
+    }
+  });
+
+  it('under a debugger (--inspect) too: the library records through a session of its own', async () => {
+    inspector.open(0, '127.0.0.1');
+    const capture = new ReportCapture();
+    const logger = new MemoryLogger();
+    const app = await start({ stream: capture, logger, profile: { dir, durationMs: 200 } });
+    try {
+      keepWorking = untilProfiled(app);
+      await request(app.getHttpServer()).get('/reports/build?ms=400').expect(200);
+      const [report] = await capture.waitFor((r) => r.handler === 'ReportsController.build');
+      expect(report?.profile?.file).toBe(join(dir, `${report?.traceId}.cpuprofile`));
+      expect(existsSync(report?.profile?.file ?? '')).toBe(true);
+      expect(logger.lines.filter((line) => line.includes('cpu profile'))).toEqual([]);
+    } finally {
+      await app.close();
+      inspector.close();
     }
   });
 
