@@ -170,6 +170,22 @@ describe('report samples in docs/', () => {
   it.each(samples.map((s) => [s.page, s.record.type, s.record] as const))(
     '%s: a %s sample has the fields of the JSON contract',
     (_page, type, record) => {
+      if (record.profile !== undefined) {
+        const profile = record.profile as { top: unknown[] };
+        expect(profile).toMatchObject({
+          file: expect.stringMatching(/\.cpuprofile$/),
+          startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          durationMs: expect.any(Number),
+        });
+        expect(profile.top.length).toBeLessThanOrEqual(10);
+        for (const entry of profile.top)
+          expect(entry).toEqual({
+            function: expect.any(String),
+            file: expect.any(String),
+            line: expect.any(Number),
+            selfMs: expect.any(Number),
+          });
+      }
       if (type === 'blocked') {
         expect(record).toMatchObject({
           blockedMs: expect.any(Number),
