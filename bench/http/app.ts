@@ -21,7 +21,7 @@ import { InventoryRepository, OrdersService, PricingService, decorateServices } 
 /**
  * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel`, and the
  * diagnostics `trace-root` (TraceModule alone, no `@Trace`: its per-request cost), `trace-root-lean` (the same without
- * the hung sweeper and the OTel bridge) and `als-nestmw` (the bare ALS context opened by a Nest class middleware).
+ * the hung sweeper and the OTel bridge), `trace-root-nostall` (TraceModule alone without the blocked-loop watchdog), `trace-root-bare` (no sweeper, bridge, watchdog or log capture) and `als-nestmw` (the bare ALS context opened by a Nest class middleware).
  */
 const variant = process.argv[2] ?? 'plain';
 /** Requests with `?slow=1` sleep this long in `save()`; only `trace-slow` has a threshold below it. */
@@ -126,6 +126,28 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
             redis: false,
             hungThresholdMs: 0,
             otel: { enabled: false },
+          }),
+        ],
+        providers: [],
+      };
+    case 'trace-root-nostall':
+      return {
+        imports: [
+          TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false, blockedThresholdMs: false }),
+        ],
+        providers: [],
+      };
+    case 'trace-root-bare':
+      return {
+        imports: [
+          TraceModule.forRoot({
+            slowThresholdMs: 60_000,
+            dataSource: false,
+            redis: false,
+            hungThresholdMs: 0,
+            otel: { enabled: false },
+            blockedThresholdMs: false,
+            captureLogs: false,
           }),
         ],
         providers: [],

@@ -15,6 +15,8 @@ export const ALL_HTTP_VARIANTS = [
   'als-mw',
   'als-nestmw',
   'trace-root-lean',
+  'trace-root-bare',
+  'trace-root-nostall',
 ] as const;
 export type HttpVariant = (typeof ALL_HTTP_VARIANTS)[number];
 /** The default run; `BENCH_HTTP_VARIANTS=als,trace,trace-root` picks others (diagnostics). */
@@ -44,8 +46,11 @@ export interface HttpResult {
   errors: number;
 }
 
-const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 5);
-const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 4);
+// Many short rounds rather than a few long ones: the budgets are judged on per-round ratios with a confidence interval
+// (bench/lib/stats.ts `ratioInterval`), whose width shrinks with the number of rounds, and a burst of other work on the
+// machine spoils one short round instead of a long one.
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 12);
+const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 1.5);
 const WARMUP_S = 2;
 const CONNECTIONS = 50;
 
@@ -128,8 +133,11 @@ section(async (): Promise<HttpResult> => {
     const p99s = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, [] as number[]])) as Record<HttpVariant, number[]>;
     let errors = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      // A B C D E, A B C D E, …: neighbours in time share the machine's state, so same-round ratios cancel drift.
-      for (const app of apps) {
+      // Every variant once per round, neighbours in time share the machine's state, so same-round ratios cancel drift;
+      // the order rotates and reverses from round to round, so no variant always runs first, last or after another.
+      const shift = round % apps.length;
+      const rotated = [...apps.slice(shift), ...apps.slice(0, shift)];
+      for (const app of round % 2 === 0 ? rotated : rotated.reverse()) {
         const result = await load(app, DURATION_S);
         perRound[app.variant].push(result.rps);
         cpuPerRound[app.variant].push(result.cpuUs);
@@ -137,7 +145,7 @@ section(async (): Promise<HttpResult> => {
         errors += result.errors;
       }
       progress(
-        `http round ${round + 1}/${ROUNDS}: ${apps.map((a) => `${a.variant} ${perRound[a.variant][round]?.toFixed(0)}/s ${cpuPerRound[a.variant][round]?.toFixed(0)}µs`).join(', ')}`,
+        `http round ${round + 1}/${ROUNDS}: ${apps.map((a) => `${a.variant} ${perRound[a.variant][round]?.toFixed(0)}/s ${cpuPerRound[a.variant][round]?.toFixed(1)}µs`).join(', ')}`,
       );
     }
     const rps = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, median(perRound[v])])) as Record<HttpVariant, number>;
