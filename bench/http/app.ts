@@ -14,6 +14,7 @@ import type {
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { Trace, TraceModule } from '../../src/index.js';
+import type { TraceModuleOptions } from '../../src/index.js';
 import { setupOtel } from '../peers/otel-setup.js';
 import { OtelSpan } from '../peers/otel-span.decorator.js';
 import { InventoryRepository, OrdersService, PricingService, decorateServices } from './services.js';
@@ -87,6 +88,15 @@ function otelVariant(): Provider[] {
   return [{ provide: APP_INTERCEPTOR, useClass: OtelInterceptor }];
 }
 
+/**
+ * `TraceModule.forRoot` with `BENCH_TRACE_OPTIONS` (JSON) on top, for A/B runs of an option, e.g.
+ * `BENCH_TRACE_OPTIONS='{"blockedThresholdMs":false}'` (documented in bench/performance-notes.md).
+ */
+function forRoot(options: TraceModuleOptions): DynamicModule {
+  const extra = JSON.parse(process.env.BENCH_TRACE_OPTIONS ?? '{}') as TraceModuleOptions;
+  return TraceModule.forRoot({ ...options, ...extra });
+}
+
 function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
   switch (variant) {
     case 'plain':
@@ -104,7 +114,7 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
       // `trace`: nothing is slow enough to report; `trace-slow`: the 1 % of requests that sleep are reported.
       return {
         imports: [
-          TraceModule.forRoot({
+          forRoot({
             slowThresholdMs: variant === 'trace' ? 60_000 : SLOW_SLEEP_MS - 5,
             dataSource: false,
             redis: false,
@@ -114,13 +124,13 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
       };
     case 'trace-root':
       return {
-        imports: [TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false })],
+        imports: [forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false })],
         providers: [],
       };
     case 'trace-root-lean':
       return {
         imports: [
-          TraceModule.forRoot({
+          forRoot({
             slowThresholdMs: 60_000,
             dataSource: false,
             redis: false,
@@ -133,14 +143,14 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
     case 'trace-root-nostall':
       return {
         imports: [
-          TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false, blockedThresholdMs: false }),
+          forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false, blockedThresholdMs: false }),
         ],
         providers: [],
       };
     case 'trace-root-bare':
       return {
         imports: [
-          TraceModule.forRoot({
+          forRoot({
             slowThresholdMs: 60_000,
             dataSource: false,
             redis: false,
