@@ -142,9 +142,7 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
       };
     case 'trace-root-nostall':
       return {
-        imports: [
-          forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false, blockedThresholdMs: false }),
-        ],
+        imports: [forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false, blockedThresholdMs: false })],
         providers: [],
       };
     case 'trace-root-bare':
