@@ -22,7 +22,7 @@ import { InventoryRepository, OrdersService, PricingService, decorateServices } 
 /**
  * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel`, and the
  * diagnostics `trace-root` (TraceModule alone, no `@Trace`: its per-request cost), `trace-root-lean` (the same without
- * the hung sweeper and the OTel bridge), `trace-root-nostall` (TraceModule alone without the blocked-loop watchdog), `trace-root-bare` (no sweeper, bridge, watchdog or log capture) and `als-nestmw` (the bare ALS context opened by a Nest class middleware).
+ * the hung sweeper and the OTel bridge), `trace-root-nostall` / `trace-nostall` (TraceModule alone / with `@Trace`, without the blocked-loop watchdog), `trace-root-bare` (no sweeper, bridge, watchdog or log capture) and `als-nestmw` (the bare ALS context opened by a Nest class middleware).
  */
 const variant = process.argv[2] ?? 'plain';
 /** Requests with `?slow=1` sleep this long in `save()`; only `trace-slow` has a threshold below it. */
@@ -108,6 +108,7 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
       return { imports: [], providers: [{ provide: APP_INTERCEPTOR, useClass: BareAlsInterceptor }] };
     case 'trace':
     case 'trace-slow':
+    case 'trace-nostall':
       decorateServices((target, key, descriptor) => {
         Trace()(target, key, descriptor);
       });
@@ -115,9 +116,10 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
       return {
         imports: [
           forRoot({
-            slowThresholdMs: variant === 'trace' ? 60_000 : SLOW_SLEEP_MS - 5,
+            slowThresholdMs: variant === 'trace-slow' ? SLOW_SLEEP_MS - 5 : 60_000,
             dataSource: false,
             redis: false,
+            ...(variant === 'trace-nostall' ? { blockedThresholdMs: false as const } : {}),
           }),
         ],
         providers: [],
