@@ -221,6 +221,8 @@ function httpSection(http: HttpResult, node = process.version): void {
     'trace-root-nostall': 'TraceModule alone, no blocked-loop watchdog',
     'trace-root-bare': 'TraceModule alone, no sweeper, OTel bridge, watchdog or log capture',
     'trace-nostall': 'TraceModule + `@Trace` on the 10 methods, no blocked-loop watchdog',
+    'trace-otel': 'TraceModule + `@Trace`, OTel bridge exporting every trace (`okSampleRate` 1)',
+    'trace-otel-sampled': 'TraceModule + `@Trace`, OTel bridge, `okSampleRate` 0.01',
     trace: 'TraceModule + `@Trace` on the 10 methods, nothing reported',
     'trace-slow': 'TraceModule, 1 % of requests reported as slow (text, with snapshot)',
     otel: 'OTel: root span per request + nestjs-otel-style `@Span` on the 10 methods',

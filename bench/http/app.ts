@@ -22,7 +22,7 @@ import { InventoryRepository, OrdersService, PricingService, decorateServices } 
 /**
  * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel`, and the
  * diagnostics `trace-root` (TraceModule alone, no `@Trace`: its per-request cost), `trace-root-lean` (the same without
- * the hung sweeper and the OTel bridge), `trace-root-nostall` / `trace-nostall` (TraceModule alone / with `@Trace`, without the blocked-loop watchdog), `trace-root-bare` (no sweeper, bridge, watchdog or log capture) and `als-nestmw` (the bare ALS context opened by a Nest class middleware).
+ * the hung sweeper and the OTel bridge), `trace-root-nostall` / `trace-nostall` (TraceModule alone / with `@Trace`, without the blocked-loop watchdog), `trace-root-bare` (no sweeper, bridge, watchdog or log capture), `als-nestmw` (the bare ALS context opened by a Nest class middleware), and `trace-otel` / `trace-otel-sampled` (the OpenTelemetry bridge with `okSampleRate` 1 / 0.01).
  */
 const variant = process.argv[2] ?? 'plain';
 /** Requests with `?slow=1` sleep this long in `save()`; only `trace-slow` has a threshold below it. */
@@ -124,6 +124,26 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
         ],
         providers: [],
       };
+    case 'trace-otel':
+    case 'trace-otel-sampled': {
+      // Issue 18's pair: the OpenTelemetry bridge exporting every trace, or 1 % of the traces that are fine.
+      decorateServices((target, key, descriptor) => {
+        Trace()(target, key, descriptor);
+      });
+      const { exporter } = setupOtel();
+      setInterval(() => exporter.reset(), 1000).unref();
+      return {
+        imports: [
+          forRoot({
+            slowThresholdMs: 60_000,
+            dataSource: false,
+            redis: false,
+            otel: { enabled: true, okSampleRate: variant === 'trace-otel' ? 1 : 0.01 },
+          }),
+        ],
+        providers: [],
+      };
+    }
     case 'trace-root':
       return {
         imports: [forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false })],

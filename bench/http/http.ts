@@ -18,6 +18,8 @@ export const ALL_HTTP_VARIANTS = [
   'trace-root-bare',
   'trace-root-nostall',
   'trace-nostall',
+  'trace-otel',
+  'trace-otel-sampled',
 ] as const;
 export type HttpVariant = (typeof ALL_HTTP_VARIANTS)[number];
 /** The default run; `BENCH_HTTP_VARIANTS=als,trace,trace-root` picks others (diagnostics). */
