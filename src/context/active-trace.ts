@@ -64,7 +64,7 @@ export class ActiveTrace {
   extras: Map<number, SpanExtra> | undefined;
   /**
    * Calls of `extra()` so far: with `count`, what tells a traced async method that nothing in its trace used the
-   * current frame while it was pending (see `callQuietly` in decorators/traced-method.ts).
+   * current frame while it was pending (see `watchQuiet` in decorators/traced-method.ts).
    */
   extraCalls = 0;
   /** The function Nest calls as the handler: its own `@Trace` wrapper must not add a second span. */

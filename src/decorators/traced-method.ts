@@ -23,7 +23,7 @@ interface TracedMethodState {
   /**
    * Calls that returned a native Promise and were quiet: nothing in their trace opened a span or touched a span's
    * extras (logs, span id, DB facts, errors) between the return of the Promise and its settling. `FRAMED` once one was
-   * not, or the method returned another deferred value (see `callQuietly`).
+   * not, or the method returned another deferred value (see `watchQuiet`).
    */
   quietCalls: number;
 }
@@ -209,9 +209,8 @@ function watchQuiet(
 
 /**
  * The path of a method that has proven synchronous (not `async`, plain values returned twice in a row), or quiet
- * (see `watchQuiet`): it runs on
- * the caller's frame with `span` swapped in and out, which saves an `AsyncLocalStorage.run` and a frame per call
- * (about half the cost of a sync span on Node 20). Nested sync calls still nest exactly. The price: async work such a
+ * (see `watchQuiet`): it runs on the caller's frame with `span` swapped in and out, which saves an
+ * `AsyncLocalStorage.run` and a frame per call (about half the cost of a sync span on Node 20). Nested sync calls still nest exactly. The price: async work such a
  * method starts and leaves running (a timer, an un-awaited promise) is attributed to its caller; and if it one day
  * returns a Promise, that call's later children land under the caller, and the method goes back to the general path.
  * Takes `n` arguments `a`…`d`, or with `n` = -1 all of them as an array in `a`.
