@@ -210,10 +210,11 @@ function watchQuiet(
 /**
  * The path of a method that has proven synchronous (not `async`, plain values returned twice in a row), or quiet
  * (see `watchQuiet`): it runs on the caller's frame with `span` swapped in and out, which saves an
- * `AsyncLocalStorage.run` and a frame per call (about half the cost of a sync span on Node 20). Nested sync calls still nest exactly. The price: async work such a
- * method starts and leaves running (a timer, an un-awaited promise) is attributed to its caller; and if it one day
- * returns a Promise, that call's later children land under the caller, and the method goes back to the general path.
- * Takes `n` arguments `a`…`d`, or with `n` = -1 all of them as an array in `a`.
+ * `AsyncLocalStorage.run` and a frame per call (about half the cost of a sync span on Node 20). Nested sync calls
+ * still nest exactly. The price: async work such a method starts and leaves running (a timer, an un-awaited promise)
+ * is attributed to its caller; and if a synchronous one one day returns a Promise, that call's later children land
+ * under the caller, and the method goes back to the general path. Takes `n` arguments `a`…`d`, or with `n` = -1 all
+ * of them as an array in `a`.
  */
 function callOnFrame(
   state: TracedMethodState,
