@@ -11,6 +11,11 @@ export function performanceDoc(notes, results) {
     .replace(/^# nestjs-trace benchmark results\n/, '')
     .replace(/^(#+) /gm, '#$1 ')
     .trim();
+  // The last run has one micro and one HTTP table per Node version (20, 22, 24): a list of its sections finds them.
+  const sections = [...demoted.matchAll(/^### (.+)$/gm)].map(([, title]) => {
+    const short = title.replace(/ \(.*$/, '');
+    return `- [${short}](#${anchor(title)})`;
+  });
   return [
     '# Performance',
     '',
@@ -21,9 +26,18 @@ export function performanceDoc(notes, results) {
     '',
     '## Last run (bench/results/latest.md)',
     '',
+    ...(sections.length > 0 ? ['Sections:', '', ...sections, ''] : []),
     demoted,
     '',
   ].join('\n');
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation but `-` and `_` dropped, spaces as `-`. */
+function anchor(title) {
+  return title
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 export function readInputs() {

@@ -14,6 +14,7 @@ import type {
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { Trace, TraceModule } from '../../src/index.js';
+import type { TraceModuleOptions } from '../../src/index.js';
 import { setupOtel } from '../peers/otel-setup.js';
 import { OtelSpan } from '../peers/otel-span.decorator.js';
 import { InventoryRepository, OrdersService, PricingService, decorateServices } from './services.js';
@@ -21,7 +22,7 @@ import { InventoryRepository, OrdersService, PricingService, decorateServices } 
 /**
  * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel`, and the
  * diagnostics `trace-root` (TraceModule alone, no `@Trace`: its per-request cost), `trace-root-lean` (the same without
- * the hung sweeper and the OTel bridge) and `als-nestmw` (the bare ALS context opened by a Nest class middleware).
+ * the hung sweeper and the OTel bridge), `trace-root-nostall` / `trace-nostall` (TraceModule alone / with `@Trace`, without the blocked-loop watchdog), `trace-root-bare` (no sweeper, bridge, watchdog or log capture), `als-nestmw` (the bare ALS context opened by a Nest class middleware), and `trace-otel` / `trace-otel-sampled` (the OpenTelemetry bridge with `okSampleRate` 1 / 0.01).
  */
 const variant = process.argv[2] ?? 'plain';
 /** Requests with `?slow=1` sleep this long in `save()`; only `trace-slow` has a threshold below it. */
@@ -87,6 +88,15 @@ function otelVariant(): Provider[] {
   return [{ provide: APP_INTERCEPTOR, useClass: OtelInterceptor }];
 }
 
+/**
+ * `TraceModule.forRoot` with `BENCH_TRACE_OPTIONS` (JSON) on top, for A/B runs of an option, e.g.
+ * `BENCH_TRACE_OPTIONS='{"blockedThresholdMs":false}'` (documented in bench/performance-notes.md).
+ */
+function forRoot(options: TraceModuleOptions): DynamicModule {
+  const extra = JSON.parse(process.env.BENCH_TRACE_OPTIONS ?? '{}') as TraceModuleOptions;
+  return TraceModule.forRoot({ ...options, ...extra });
+}
+
 function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
   switch (variant) {
     case 'plain':
@@ -98,34 +108,76 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
       return { imports: [], providers: [{ provide: APP_INTERCEPTOR, useClass: BareAlsInterceptor }] };
     case 'trace':
     case 'trace-slow':
+    case 'trace-nostall':
       decorateServices((target, key, descriptor) => {
         Trace()(target, key, descriptor);
       });
       // `trace`: nothing is slow enough to report; `trace-slow`: the 1 % of requests that sleep are reported.
       return {
         imports: [
-          TraceModule.forRoot({
-            slowThresholdMs: variant === 'trace' ? 60_000 : SLOW_SLEEP_MS - 5,
+          forRoot({
+            slowThresholdMs: variant === 'trace-slow' ? SLOW_SLEEP_MS - 5 : 60_000,
             dataSource: false,
             redis: false,
+            ...(variant === 'trace-nostall' ? { blockedThresholdMs: false as const } : {}),
           }),
         ],
         providers: [],
       };
+    case 'trace-otel':
+    case 'trace-otel-sampled': {
+      // Issue 18's pair: the OpenTelemetry bridge exporting every trace, or 1 % of the traces that are fine.
+      decorateServices((target, key, descriptor) => {
+        Trace()(target, key, descriptor);
+      });
+      const { exporter } = setupOtel();
+      setInterval(() => exporter.reset(), 1000).unref();
+      return {
+        imports: [
+          forRoot({
+            slowThresholdMs: 60_000,
+            dataSource: false,
+            redis: false,
+            otel: { enabled: true, okSampleRate: variant === 'trace-otel' ? 1 : 0.01 },
+          }),
+        ],
+        providers: [],
+      };
+    }
     case 'trace-root':
       return {
-        imports: [TraceModule.forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false })],
+        imports: [forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false })],
         providers: [],
       };
     case 'trace-root-lean':
       return {
         imports: [
-          TraceModule.forRoot({
+          forRoot({
             slowThresholdMs: 60_000,
             dataSource: false,
             redis: false,
             hungThresholdMs: 0,
             otel: { enabled: false },
+          }),
+        ],
+        providers: [],
+      };
+    case 'trace-root-nostall':
+      return {
+        imports: [forRoot({ slowThresholdMs: 60_000, dataSource: false, redis: false, blockedThresholdMs: false })],
+        providers: [],
+      };
+    case 'trace-root-bare':
+      return {
+        imports: [
+          forRoot({
+            slowThresholdMs: 60_000,
+            dataSource: false,
+            redis: false,
+            hungThresholdMs: 0,
+            otel: { enabled: false },
+            blockedThresholdMs: false,
+            captureLogs: false,
           }),
         ],
         providers: [],

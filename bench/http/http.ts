@@ -15,6 +15,11 @@ export const ALL_HTTP_VARIANTS = [
   'als-mw',
   'als-nestmw',
   'trace-root-lean',
+  'trace-root-bare',
+  'trace-root-nostall',
+  'trace-nostall',
+  'trace-otel',
+  'trace-otel-sampled',
 ] as const;
 export type HttpVariant = (typeof ALL_HTTP_VARIANTS)[number];
 /** The default run; `BENCH_HTTP_VARIANTS=als,trace,trace-root` picks others (diagnostics). */
@@ -44,8 +49,11 @@ export interface HttpResult {
   errors: number;
 }
 
-const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 5);
-const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 4);
+// Many short rounds rather than a few long ones: the budgets are judged on per-round ratios with a confidence interval
+// (bench/lib/stats.ts `ratioInterval`), whose width shrinks with the number of rounds, and a burst of other work on the
+// machine spoils one short round instead of a long one.
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 16);
+const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 1);
 const WARMUP_S = 2;
 const CONNECTIONS = 50;
 
@@ -113,6 +121,27 @@ async function load(app: App, seconds: number): Promise<{ rps: number; cpuUs: nu
   };
 }
 
+/** The variants the budgets compare: bare ALS middleware · TraceModule · OTel, run next to each other every round. */
+const BUDGET_BLOCK: readonly HttpVariant[] = ['als-mw', 'trace', 'otel'];
+
+/**
+ * Every variant once per round. Neighbours in time share the machine's state (other work on it comes and goes within
+ * seconds), so the budgets' variants run back to back as one block, `trace` in its middle; the block and the other
+ * variants rotate from round to round and the order reverses every other round, so no variant always runs first,
+ * last or after the same one.
+ */
+function roundOrder(apps: readonly App[], round: number): App[] {
+  const block = BUDGET_BLOCK.map((variant) => apps.find((app) => app.variant === variant)).filter(
+    (app): app is App => app !== undefined,
+  );
+  const units: App[][] = [block, ...apps.filter((app) => !block.includes(app)).map((app) => [app])].filter(
+    (unit) => unit.length > 0,
+  );
+  const shift = round % units.length;
+  const rotated = [...units.slice(shift), ...units.slice(0, shift)].flat();
+  return round % 2 === 0 ? rotated : rotated.reverse();
+}
+
 section(async (): Promise<HttpResult> => {
   const apps: App[] = [];
   pin(process.pid, LOAD_CPU);
@@ -128,8 +157,7 @@ section(async (): Promise<HttpResult> => {
     const p99s = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, [] as number[]])) as Record<HttpVariant, number[]>;
     let errors = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      // A B C D E, A B C D E, …: neighbours in time share the machine's state, so same-round ratios cancel drift.
-      for (const app of apps) {
+      for (const app of roundOrder(apps, round)) {
         const result = await load(app, DURATION_S);
         perRound[app.variant].push(result.rps);
         cpuPerRound[app.variant].push(result.cpuUs);
@@ -137,7 +165,7 @@ section(async (): Promise<HttpResult> => {
         errors += result.errors;
       }
       progress(
-        `http round ${round + 1}/${ROUNDS}: ${apps.map((a) => `${a.variant} ${perRound[a.variant][round]?.toFixed(0)}/s ${cpuPerRound[a.variant][round]?.toFixed(0)}µs`).join(', ')}`,
+        `http round ${round + 1}/${ROUNDS}: ${apps.map((a) => `${a.variant} ${perRound[a.variant][round]?.toFixed(0)}/s ${cpuPerRound[a.variant][round]?.toFixed(1)}µs`).join(', ')}`,
       );
     }
     const rps = Object.fromEntries(HTTP_VARIANTS.map((v) => [v, median(perRound[v])])) as Record<HttpVariant, number>;

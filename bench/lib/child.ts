@@ -17,10 +17,15 @@ export function runSection<T>(
   script: string,
   args: readonly string[] = [],
   execArgv: readonly string[] = [],
+  execPath: string = process.execPath,
 ): Promise<T> {
   const path = fileURLToPath(new URL(`../${script}`, import.meta.url));
   return new Promise<T>((resolve, reject) => {
-    const child = fork(path, [...args], { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path, [...args], {
+      execArgv: [...execArgv],
+      execPath,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     let message: SectionMessage<T> | undefined;
     child.on('message', (value) => {
       message = value as SectionMessage<T>;

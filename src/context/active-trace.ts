@@ -62,6 +62,11 @@ export class ActiveTrace {
   count = 0;
   droppedSpans = 0;
   extras: Map<number, SpanExtra> | undefined;
+  /**
+   * Calls of `extra()` so far: with `count`, what tells a traced async method that nothing in its trace used the
+   * current frame while it was pending (see `watchQuiet` in decorators/traced-method.ts).
+   */
+  extraCalls = 0;
   /** The function Nest calls as the handler: its own `@Trace` wrapper must not add a second span. */
   rootFunction: unknown;
   /** Set once the handler took span 0 as its own. */
@@ -191,6 +196,7 @@ export class ActiveTrace {
   }
 
   extra(span: number): SpanExtra {
+    this.extraCalls++;
     const extras = (this.extras ??= new Map<number, SpanExtra>());
     let extra = extras.get(span);
     if (!extra) extras.set(span, (extra = {}));

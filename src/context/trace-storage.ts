@@ -5,7 +5,7 @@ import type { ActiveTrace } from './active-trace.js';
  * What the library's AsyncLocalStorage holds: the trace and the span that async work started here belongs to.
  * A new frame per traced call (cheap: two fields) is what makes concurrent children
  * (`Promise.all([a(), b()])`) land under the right parent. `span` changes only around a call to a method that
- * has proven synchronous (see traced-method.ts), and is restored before that call returns.
+ * has proven synchronous or quiet (see traced-method.ts), and is restored before that call returns.
  */
 export class TraceFrame {
   constructor(

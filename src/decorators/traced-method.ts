@@ -20,6 +20,12 @@ interface TracedMethodState {
   lastName: string;
   /** Calls in a row that returned a plain value; `NEVER_SYNC` once the method returned a Promise or Observable. */
   plainReturns: number;
+  /**
+   * Calls that returned a native Promise and were quiet: nothing in their trace opened a span or touched a span's
+   * extras (logs, span id, DB facts, errors) between the return of the Promise and its settling. `FRAMED` once one was
+   * not, or the method returned another deferred value (see `watchQuiet`).
+   */
+  quietCalls: number;
 }
 
 /** Arguments passed without an array (see `traceMethod`). */
@@ -27,6 +33,9 @@ const MAX_FAST_ARGS = 4;
 /** After this many plain returns in a row a method runs on its caller's frame (no AsyncLocalStorage.run). */
 const PROVEN_SYNC = 2;
 const NEVER_SYNC = Number.NEGATIVE_INFINITY;
+/** After this many quiet calls an async method runs on its caller's frame too (see `watchQuiet`). */
+const PROVEN_QUIET = 2;
+const FRAMED = Number.NEGATIVE_INFINITY;
 
 const states = new WeakMap<object, TracedMethodState>();
 
@@ -74,6 +83,7 @@ export function traceMethod(
     lastName: methodName,
     plainReturns:
       (original as { constructor?: { name?: string } }).constructor?.name === 'AsyncFunction' ? NEVER_SYNC : 0,
+    quietCalls: 0,
   };
   // Up to MAX_FAST_ARGS arguments are passed as named parameters, never gathered into an array: a rest array escapes
   // into the paths below, so V8 would allocate it on every call, which was most of the cost of a call outside a trace
@@ -86,7 +96,7 @@ export function traceMethod(
     const frame = traceStorage.getStore();
     if (frame === undefined) {
       if (state.root?.origin === undefined) return callWith(original, this, n, a, b, c, d);
-    } else if (state.span && state.plainReturns >= PROVEN_SYNC && !mayClaimRoot(state, frame, wrapper)) {
+    } else if (state.span && onCallersFrame(state) && !mayClaimRoot(state, frame, wrapper)) {
       const span = frame.trace.openSpan(spanName(state, this), frame.span);
       return span < 0 ? callWith(original, this, n, a, b, c, d) : callOnFrame(state, frame, span, this, n, a, b, c, d);
     }
@@ -121,7 +131,7 @@ export function traceMethod(
     if (!state.span) return original.apply(self, args);
     const span = context.openSpan(spanName(state, self), frame.span);
     if (span < 0) return original.apply(self, args);
-    return state.plainReturns >= PROVEN_SYNC
+    return onCallersFrame(state)
       ? callOnFrame(state, frame, span, self, -1, args, undefined, undefined, undefined)
       : callInNewFrame(state, context, span, self, args);
   };
@@ -150,6 +160,8 @@ function callInNewFrame(
   }
   if (isDeferred(result)) {
     state.plainReturns = NEVER_SYNC;
+    if (state.quietCalls >= 0 && isNativePromise(result)) return watchQuiet(state, context, span, result);
+    state.quietCalls = FRAMED;
     return settle(context, span, result);
   }
   state.plainReturns++;
@@ -157,13 +169,60 @@ function callInNewFrame(
   return result;
 }
 
+/** Whether a call runs on its caller's frame: a method proven synchronous, or an async one proven quiet. */
+function onCallersFrame(state: TracedMethodState): boolean {
+  return state.plainReturns >= PROVEN_SYNC || state.quietCalls >= PROVEN_QUIET;
+}
+
 /**
- * The path of a method that has proven synchronous (not `async`, plain values returned twice in a row): it runs on
- * the caller's frame with `span` swapped in and out, which saves an `AsyncLocalStorage.run` and a frame per call
- * (about half the cost of a sync span on Node 20). Nested sync calls still nest exactly. The price: async work such a
- * method starts and leaves running (a timer, an un-awaited promise) is attributed to its caller; and if it one day
- * returns a Promise, that call's later children land under the caller, and the method goes back to the general path.
- * Takes `n` arguments `a`…`d`, or with `n` = -1 all of them as an array in `a`.
+ * Ends `span` when `promise` settles, as `settle` does, and learns whether the call was quiet: whether anything in
+ * its trace opened a span or touched a span's extras while the promise was pending. A method whose calls were quiet
+ * twice runs on its caller's frame from then on (`callOnFrame`), like a synchronous one: on Node 24
+ * `AsyncLocalStorage.run` copies the context frame twice per call (~270 ns on this VM, against ~35 ns on Node 20 and
+ * 22), the largest single cost of an async span there (docs/performance.md). Its synchronous part still runs with its
+ * span as the current one, so what it calls before its first `await` nests exactly; what it does after an `await`
+ * runs on the caller's frame. The first call that is not quiet makes the method take a frame of its own on every
+ * later call (`FRAMED`); the traced work such a call did after an `await` of its own, and traced work a quiet method
+ * left running after it settled, are recorded under the caller's span (docs/what-is-traced.md). Work of other
+ * calls during that time (a concurrent sibling's) is also "not quiet": the check cannot tell whose it was, so it errs
+ * on the side of frames.
+ */
+function watchQuiet(
+  state: TracedMethodState,
+  context: ActiveTrace,
+  span: number,
+  promise: Promise<unknown>,
+): Promise<unknown> {
+  const count = context.count;
+  const extraCalls = context.extraCalls;
+  // Two closures, as `settle` has: a third shared one would be one more allocation per call.
+  promise.then(
+    () => {
+      learnQuiet(state, context, count, extraCalls);
+      context.endSpan(span, false);
+    },
+    (error: unknown) => {
+      learnQuiet(state, context, count, extraCalls);
+      context.endSpan(span, true, error);
+    },
+  );
+  return promise;
+}
+
+/** Before the span ends (an error ends it through `extra()`): was the trace as it was when the promise was returned? */
+function learnQuiet(state: TracedMethodState, context: ActiveTrace, count: number, extraCalls: number): void {
+  if (context.count !== count || context.extraCalls !== extraCalls) state.quietCalls = FRAMED;
+  else state.quietCalls++;
+}
+
+/**
+ * The path of a method that has proven synchronous (not `async`, plain values returned twice in a row), or quiet
+ * (see `watchQuiet`): it runs on the caller's frame with `span` swapped in and out, which saves an
+ * `AsyncLocalStorage.run` and a frame per call (about half the cost of a sync span on Node 20). Nested sync calls
+ * still nest exactly. The price: async work such a method starts and leaves running (a timer, an un-awaited promise)
+ * is attributed to its caller; and if a synchronous one one day returns a Promise, that call's later children land
+ * under the caller, and the method goes back to the general path. Takes `n` arguments `a`…`d`, or with `n` = -1 all
+ * of them as an array in `a`.
  */
 function callOnFrame(
   state: TracedMethodState,
@@ -189,7 +248,11 @@ function callOnFrame(
   }
   frame.span = previous;
   if (isDeferred(result)) {
+    const quiet = state.quietCalls >= PROVEN_QUIET;
     state.plainReturns = NEVER_SYNC;
+    if (isNativePromise(result))
+      return quiet ? watchQuiet(state, context, span, result) : settle(context, span, result);
+    state.quietCalls = FRAMED;
     return settle(context, span, result);
   }
   context.endChildSpan(span);

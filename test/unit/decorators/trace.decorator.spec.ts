@@ -619,6 +619,106 @@ describe('methods that proved synchronous (run on the caller frame)', () => {
   });
 });
 
+describe('async methods that proved quiet (run on the caller frame)', () => {
+  @Trace()
+  class Quiet {
+    async leaf(n: number): Promise<number> {
+      await Promise.resolve();
+      return n + 1;
+    }
+    async early(n: number): Promise<number> {
+      const value = this.double(n);
+      await Promise.resolve();
+      return value;
+    }
+    double(n: number): number {
+      return n * 2;
+    }
+    async late(child: boolean): Promise<number> {
+      await Promise.resolve();
+      return child ? this.double(1) : 0;
+    }
+    async lateLog(log: boolean): Promise<void> {
+      await Promise.resolve();
+      if (log) TraceContext.current()?.addLog('late note');
+    }
+    async fails(error: Error): Promise<never> {
+      await Promise.resolve();
+      throw error;
+    }
+  }
+
+  it('keep exact nesting for what they call before their first await, alone and concurrently', async () => {
+    const quiet = new Quiet();
+    await TraceContext.run('root', async () => {
+      for (let i = 0; i < 4; i++) expect(await quiet.early(i)).toBe(i * 2);
+      for (let i = 0; i < 3; i++) expect(await quiet.leaf(i)).toBe(i + 1);
+      expect(await Promise.all([quiet.leaf(1), quiet.early(3), quiet.leaf(2)])).toEqual([2, 6, 3]);
+    });
+    const spans = sink.last().spans;
+    expect(spans.map((s) => `${s.depth}:${s.name}`)).toEqual([
+      '0:root',
+      ...Array.from({ length: 4 }, () => ['1:Quiet.early', '2:Quiet.double']).flat(),
+      '1:Quiet.leaf',
+      '1:Quiet.leaf',
+      '1:Quiet.leaf',
+      '1:Quiet.leaf',
+      '1:Quiet.early',
+      '2:Quiet.double',
+      '1:Quiet.leaf',
+    ]);
+    // Each span still lasts until its promise settled.
+    expect(spans.every((s) => Number.isFinite(s.durationMs))).toBe(true);
+  });
+
+  it('record a rejection on their span and hand back the same error', async () => {
+    const quiet = new Quiet();
+    const error = new Error('quiet boom');
+    await TraceContext.run('root', async () => {
+      for (let i = 0; i < 4; i++) await expect(quiet.fails(error)).rejects.toBe(error);
+    });
+    const spans = sink.last().spans;
+    expect(spans.map((s) => `${s.depth}:${s.name}`)).toEqual(['0:root', ...Array(4).fill('1:Quiet.fails')]);
+    expect(spans.slice(1).map((s) => s.error)).toEqual(Array(4).fill('quiet boom'));
+  });
+
+  it('take a frame of their own again after a call that was not quiet (only its late work goes to the caller)', async () => {
+    const quiet = new Quiet();
+    await TraceContext.run('root', async () => {
+      await quiet.late(false);
+      await quiet.late(false);
+      // Proven quiet: this call's child after its await runs on the caller's frame (the documented price)...
+      await quiet.late(true);
+      // ...and from then on the method has a frame of its own again.
+      await quiet.late(true);
+      await quiet.late(true);
+    });
+    expect(spanNames()).toEqual([
+      'root',
+      '  Quiet.late',
+      '  Quiet.late',
+      '  Quiet.late',
+      '  Quiet.double',
+      '  Quiet.late',
+      '    Quiet.double',
+      '  Quiet.late',
+      '    Quiet.double',
+    ]);
+  });
+
+  it('count a late log as not quiet', async () => {
+    const quiet = new Quiet();
+    await TraceContext.run('root', async () => {
+      await quiet.lateLog(false);
+      await quiet.lateLog(false);
+      await quiet.lateLog(true);
+      await quiet.lateLog(true);
+    });
+    const spans = sink.last().spans;
+    expect(spans.map((s) => s.logs ?? [])).toEqual([['late note'], [], [], [], ['late note']]);
+  });
+});
+
 describe('arguments reach the method exactly as passed (named up to 4, an array beyond)', () => {
   class Args {
     @Trace()
