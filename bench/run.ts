@@ -4,6 +4,7 @@ import { cpus, loadavg } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { BackgroundPair, BackgroundResult } from './background/background.js';
 import type { DbResult } from './db/db.js';
 import type { HttpResult } from './http/http.js';
 import { progress, runSection } from './lib/child.js';
@@ -21,7 +22,9 @@ interface Budget {
   status: Status;
 }
 
-const only = new Set((process.env.BENCH_ONLY ?? 'micro,report,memory,db,http').split(',').map((s) => s.trim()));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? 'micro,report,memory,db,background,http').split(',').map((s) => s.trim()),
+);
 const lines: string[] = [];
 const budgets: Budget[] = [];
 const out = (line = ''): void => {
@@ -315,6 +318,27 @@ function memorySection(cases: MemoryCase[]): void {
   out();
 }
 
+function backgroundSection(result: BackgroundResult): void {
+  out('## Background work (an `@Interval` tick and a BullMQ job running the ten service methods of the HTTP app)');
+  out();
+  out(
+    "Traced as the `cron` and `queue` entry points wrap them (a trace of its own per tick or job, nothing reported) against the same bodies untraced; CPU of this process per tick or job (`process.cpuUsage()`), the two alternated in short rounds. A job includes BullMQ's own work in the worker process (local Redis, concurrency 1). No budget: the issue asks for the ratios.",
+  );
+  out();
+  out('| work | untraced | traced | ratio (median of rounds, range) | traces, spans each |');
+  out('|---|---:|---:|---:|---:|');
+  const row = (name: string, pair: BackgroundPair): void => {
+    const [low, high] = range(pair.ratios);
+    out(
+      `| ${name} | ${formatNs(pair.untracedUs * 1000)} | ${formatNs(pair.tracedUs * 1000)} | ${ratio(median(pair.ratios))} (${ratio(low)} – ${ratio(high)}) | ${pair.traces.toLocaleString('en')}, ${pair.spansPerTrace.toFixed(0)} |`,
+    );
+  };
+  row('`@Interval` tick', result.tick);
+  if ('skipped' in result.job) out(`| BullMQ job | skipped: ${result.job.skipped} | | | |`);
+  else row('BullMQ job (`WorkerHost.process`)', result.job);
+  out();
+}
+
 function dbSection(db: DbResult): void {
   out(`## Database round trips (local MariaDB \`SELECT 1\`, Redis \`GET\`; ${db.rounds} interleaved rounds)`);
   out();
@@ -405,6 +429,8 @@ async function main(): Promise<void> {
       }
     });
   }
+  if (only.has('background'))
+    sections.push(async () => backgroundSection(await runSection<BackgroundResult>('background/background.js')));
   if (only.has('http')) {
     if (here) sections.push(async () => httpSection(await runSection<HttpResult>('http/http.js')));
     // The apps run on the other binary; autocannon stays on this one.
