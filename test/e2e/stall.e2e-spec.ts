@@ -3,6 +3,7 @@ import { Controller, Get, Injectable, Module, Query } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
 import inspector from 'node:inspector';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { Test } from '@nestjs/testing';
@@ -13,7 +14,10 @@ import { StallWatchdog } from '../../src/stall/stall-watchdog.js';
 import { ReportCapture, sleep } from '../support/report-capture.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 
-/** Keeps the CPU busy for `ms` without yielding: the loop cannot turn. */
+/**
+ * Keeps the CPU busy for `ms` without yielding: the loop cannot turn. `performance` from node:perf_hooks, not Jest's
+ * global (a wrapped getter on Node 24 whose frames sat above `spinFor` when the stack was read).
+ */
 function spinFor(ms: number): number {
   const end = performance.now() + ms;
   let n = 0;
