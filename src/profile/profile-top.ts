@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import type { ProfileFunction } from '../trace.types.js';
 import type { CpuProfile, CpuProfileNode } from './cpu-profile.types.js';
+import { scriptPath } from '../report/script-path.js';
 
 /** Functions kept in a report's `profile.top`. */
 export const PROFILE_TOP = 10;
@@ -13,15 +13,6 @@ export const PROFILE_TOP = 10;
 const NOT_WORK = new Set(['(root)', '(idle)', '(program)']);
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
-
-function filePath(url: string): string {
-  if (!url.startsWith('file://')) return url;
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return url;
-  }
-}
 
 /**
  * Self time per node, in microseconds, from the samples: each sample stands for the time until the next one (the
@@ -71,7 +62,7 @@ export function topFunctions(profile: CpuProfile, limit = PROFILE_TOP): ProfileF
     }
     byFunction.set(key, {
       function: functionName === '' ? '(anonymous)' : functionName,
-      file: filePath(url),
+      file: scriptPath(url),
       line: lineNumber >= 0 ? lineNumber + 1 : 0,
       selfMs: 0,
       micros,

@@ -1,7 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import type { TraceFrame } from '../context/trace-storage.js';
 import { isLibraryFrame } from '../report/library-frames.js';
 import { handlerName, routeName } from '../report/trace-record.builder.js';
+import { scriptPath } from '../report/script-path.js';
 import type {
   BlockedRecord,
   BlockedStackFrame,
@@ -42,20 +42,11 @@ export interface BlockFacts {
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
-function filePath(url: string): string {
-  if (!url.startsWith('file://')) return url;
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return url;
-  }
-}
-
 /** Innermost first, the library's own frames removed, at most {@link MAX_BLOCKED_FRAMES}. */
 export function blockedStack(frames: readonly RawFrame[]): BlockedStackFrame[] {
   const stack: BlockedStackFrame[] = [];
   for (const frame of frames) {
-    const file = filePath(frame.u);
+    const file = scriptPath(frame.u);
     const at = `:${frame.l}:${frame.c})`;
     if (isLibraryFrame(`    at x (${frame.u}${at}`) || isLibraryFrame(`    at x (${file}${at}`)) continue;
     const name = frame.f === '' ? '(anonymous)' : frame.f;
