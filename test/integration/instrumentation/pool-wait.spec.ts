@@ -62,13 +62,15 @@ describe.each(cases)('pool wait, $system: a pool of 2, 6 concurrent slow stateme
     // A statement's span includes its wait.
     for (const span of spans) expect(span.durationMs).toBeGreaterThanOrEqual((span.poolWaitMs ?? 0) + HOLD_MS - 50);
     // Six identical statements fold into one line, which keeps the longest wait.
-    expect(formatText(record)).toMatch(/ ×6 .* wait max [5-8]\d\dms/);
+    expect(formatText(record)).toContain(` wait max ${Math.round(Math.max(...waits))}ms`);
     // Unfolded (three statements), each waiting one shows it.
     const { record: three } = await traced(sink, 'three', () =>
       Promise.all([1, 2, 3].map(() => dataSource.query(sleep))),
     );
-    const text = formatText(three);
-    expect(text.match(/ wait [2-5]\d\dms/g)).toHaveLength(1);
+    const shown = [...formatText(three).matchAll(/ wait (\d+)ms/g)].map((match) => Number(match[1]));
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toBeGreaterThanOrEqual(HOLD_MS - 50);
+    expect(shown[0]).toBeLessThanOrEqual(HOLD_MS + SLACK_MS);
   });
 
   it('statements that find a free connection carry no poolWaitMs', async () => {
