@@ -146,9 +146,11 @@ export class OtelBridge implements TraceListener, OnModuleInit {
    * be `ok`); a trace the caller samples always; other `ok` ones by `otel.okSampleRate`.
    */
   private keeps(context: ActiveTrace, outcome: string): boolean {
-    if (outcome !== 'ok' || blockedMsOf(context) !== undefined) return true;
     const rate = this.options.otel.okSampleRate;
-    if (rate >= 1 || context.origin.parentSampled === true || this.sampledByParent.has(context)) return true;
+    // The default rate keeps every trace: decided before any per-trace lookup.
+    if (outcome !== 'ok' || rate >= 1) return true;
+    if (blockedMsOf(context) !== undefined) return true;
+    if (context.origin.parentSampled === true || this.sampledByParent.has(context)) return true;
     return keepByTraceId(context.traceId, rate);
   }
 
