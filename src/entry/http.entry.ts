@@ -24,11 +24,17 @@ export interface HttpResponseLike {
 }
 
 /**
- * The HTTP hand-off: a trace the middleware opened whose handler has not run yet, with the request its route is read
- * from (on Fastify the framework's own request, handed over by a `preHandler` hook). Deleted when a handler (or a
- * bound `TraceInterceptor`) takes the trace.
+ * The HTTP hand-off (`ActiveTrace#awaitingHandler`): a trace the middleware opened whose handler has not run yet, with
+ * the request its route is read from (on Fastify the framework's own request, handed over by a `preHandler` hook).
+ * Cleared when a handler (or a bound `TraceInterceptor`) takes the trace.
  */
-const awaitingHandler = new WeakMap<ActiveTrace, { request: HttpRequestLike }>();
+interface AwaitingHandler {
+  request: HttpRequestLike;
+}
+
+function awaitingOf(trace: ActiveTrace): AwaitingHandler | undefined {
+  return trace.awaitingHandler as AwaitingHandler | undefined;
+}
 
 /** The matched route pattern of an HTTP request (Express `req.route`, Fastify `routeOptions.url`), never the raw URL. */
 export function routePattern(request: HttpRequestLike): string | undefined {
@@ -49,7 +55,9 @@ export function httpOrigin(handlerClass: { name: string }, handlerName: string, 
  * bound `TraceInterceptor`, which then names the trace itself.
  */
 export function takeAwaitingTrace(trace: ActiveTrace): boolean {
-  return awaitingHandler.delete(trace);
+  if (trace.awaitingHandler === undefined) return false;
+  trace.awaitingHandler = undefined;
+  return true;
 }
 
 /**
@@ -76,7 +84,7 @@ export class TraceMiddleware implements NestMiddleware {
         withParent({ transport: 'http', handlerName: '', method: request.method }, request.headers?.traceparent),
         this.reporter,
       ));
-      awaitingHandler.set(opened, { request });
+      opened.awaitingHandler = { request } satisfies AwaitingHandler;
       // 'close' follows 'finish' on every response since Node 16, and also comes when the client goes away first.
       // It is emitted once per response, so `on` does: `once` would add a wrapper and a removal per request.
       response.on('close', () => endWithResponse(opened, response.statusCode ?? 0));
@@ -123,7 +131,7 @@ export function applyHttpEntry(
   const fastify = adapter.getInstance?.() as FastifyLike | undefined;
   fastify?.addHook('preHandler', (request, _reply, done) => {
     const frame = traceStorage.getStore();
-    const pending = frame === undefined ? undefined : awaitingHandler.get(frame.trace);
+    const pending = frame === undefined ? undefined : awaitingOf(frame.trace);
     if (pending !== undefined) pending.request = request;
     done();
   });
@@ -145,9 +153,9 @@ export function httpEntryPoint(): EntryPoint {
         sink,
         name: spanName,
         adopt: (trace) => {
-          const pending = awaitingHandler.get(trace);
+          const pending = awaitingOf(trace);
           if (pending === undefined) return false;
-          awaitingHandler.delete(trace);
+          trace.awaitingHandler = undefined;
           try {
             const { origin } = trace;
             trace.adoptHandler(
@@ -194,13 +202,13 @@ const ANSWERED_BEFORE_HANDLER = 'answered before the handler ran (an interceptor
 
 function endWithResponse(trace: ActiveTrace, status: number): void {
   if (trace.closed) return; // ended already (an interceptor the app bound itself)
-  const pending = awaitingHandler.get(trace);
+  const pending = awaitingOf(trace);
   if (pending === undefined) {
     if (status >= 500) trace.markRootError(new ServerErrorResponse(`${status} ${STATUS_CODES[status] ?? ''}`.trim()));
     trace.endSpan(0, false);
     return;
   }
-  awaitingHandler.delete(trace);
+  trace.awaitingHandler = undefined;
   const route = routePattern(pending.request);
   // No route matched (a middleware answered, e.g. a CORS preflight), or a 404 no handler answered: Nest's "not found"
   // for an unknown path or for a host-constrained route whose `host` did not match the Host header.

@@ -202,8 +202,10 @@ export class FindingReports {
   constructor(private readonly options: ResolvedTraceOptions) {}
 
   /** `true` when the trace has findings and its handler's last such report is a minute old (or there is none). */
-  shouldReport(context: ActiveTrace, now = Date.now()): boolean {
+  shouldReport(context: ActiveTrace, now?: number): boolean {
     if (findRepeatedStatements(context, this.options) === undefined) return false;
+    // The clock is read only for a trace with findings (a default parameter would read it for every trace).
+    now ??= Date.now();
     const origin = context.origin;
     const key = `${origin.transport} ${origin.handlerClass?.name ?? ''}.${origin.handlerName}`;
     const last = this.lastReported.get(key);

@@ -12,6 +12,7 @@ import { FailureLog } from './failure-log.js';
 import { overrunMs } from './overrun.js';
 import type { FinishedOutcome, TraceListener } from './trace-listener.js';
 import { FindingReports } from './repeated-statements.js';
+import { RunningTraces } from './running-traces.js';
 import { buildTraceRecord } from './trace-record.builder.js';
 
 /** Where reports take their machine snapshot from. */
@@ -29,10 +30,14 @@ const FLUSH_GRACE_MS = 100;
 @Injectable()
 export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   readonly maxSpans: number;
-  private readonly running = new Set<ActiveTrace>();
+  private readonly running = new RunningTraces();
   /** Reports queued or being written (snapshot, then output): what a shutdown waits for. */
   private readonly writing = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
+  /** Age at which the sweep reports a running trace as hung (Infinity: never). */
+  private readonly hungMs: number;
+  /** Age at which the sweep starts a CPU profile of a running trace (Infinity: `profile` is off). */
+  private readonly profileAfterMs: number;
   /** The active ones among `allListeners`, chosen at bootstrap (an unused listener costs nothing per trace). */
   private listeners: readonly TraceListener[] = [];
   /** Fast traces with N+1 findings: reported at most once per handler per minute. */
@@ -50,9 +55,9 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
     this.findingReports = new FindingReports(options);
     // The sweep finds hung traces and, with `profile` on, traces running past slowThresholdMs (a timer, never a
     // check per call); it runs four times per threshold, so a trace is found within a quarter of it.
-    const hung = options.hungThresholdMs > 0 ? options.hungThresholdMs : Number.POSITIVE_INFINITY;
-    const slow = profiler?.active ? options.slowThresholdMs : Number.POSITIVE_INFINITY;
-    const threshold = Math.min(hung, slow);
+    this.hungMs = options.hungThresholdMs > 0 ? options.hungThresholdMs : Number.POSITIVE_INFINITY;
+    this.profileAfterMs = profiler?.active ? options.slowThresholdMs : Number.POSITIVE_INFINITY;
+    const threshold = Math.min(this.hungMs, this.profileAfterMs);
     if (threshold < Number.POSITIVE_INFINITY) {
       const every = Math.max(10, Math.min(1000, threshold / 4));
       this.sweeper = setInterval(() => this.sweep(), every);
@@ -145,19 +150,16 @@ export class TraceReporter implements TraceSink, OnApplicationBootstrap, OnModul
   }
 
   private sweep(): void {
-    const hung = this.options.hungThresholdMs > 0 ? this.options.hungThresholdMs : Number.POSITIVE_INFINITY;
-    const profiler = this.profiler?.active ? this.profiler : undefined;
-    const slow = this.options.slowThresholdMs;
     const now = performance.now();
-    for (const context of this.running) {
+    this.running.forEach((context) => {
       const elapsed = now - context.startTime;
       // Before the hung report, which then waits for this profile.
-      if (profiler !== undefined && elapsed >= slow) profiler.slow(context);
-      if (elapsed < hung) continue;
-      // Reported once: a trace leaves the running set when its hung report is written (or when it ends).
+      if (elapsed >= this.profileAfterMs) this.profiler?.slow(context);
+      if (elapsed < this.hungMs) return;
+      // Reported once: a trace leaves the running list when its hung report is written (or when it ends).
       this.running.delete(context);
       this.report(context, 'hung');
-    }
+    });
   }
 
   private report(context: ActiveTrace, outcome: TraceOutcome): void {
