@@ -96,9 +96,13 @@ export function traceMethod(
     const frame = traceStorage.getStore();
     if (frame === undefined) {
       if (state.root?.origin === undefined) return callWith(original, this, n, a, b, c, d);
-    } else if (state.span && onCallersFrame(state) && !mayClaimRoot(state, frame, wrapper)) {
+    } else if (state.span && !mayClaimRoot(state, frame, wrapper)) {
+      // A span under the current one: the common case, taken without an arguments array.
       const span = frame.trace.openSpan(spanName(state, this), frame.span);
-      return span < 0 ? callWith(original, this, n, a, b, c, d) : callOnFrame(state, frame, span, this, n, a, b, c, d);
+      if (span < 0) return callWith(original, this, n, a, b, c, d);
+      return onCallersFrame(state)
+        ? callOnFrame(state, frame, span, this, n, a, b, c, d)
+        : callInNewFrame(state, frame.trace, span, this, n, a, b, c, d);
     }
     return traced(this, frame, argsOf(n, a, b, c, d));
   };
@@ -133,7 +137,7 @@ export function traceMethod(
     if (span < 0) return original.apply(self, args);
     return onCallersFrame(state)
       ? callOnFrame(state, frame, span, self, -1, args, undefined, undefined, undefined)
-      : callInNewFrame(state, context, span, self, args);
+      : callInNewFrame(state, context, span, self, -1, args, undefined, undefined, undefined);
   };
   copyMethodMetadata(original, wrapper);
   states.set(wrapper, state);
@@ -142,18 +146,27 @@ export function traceMethod(
 
 /**
  * The general path: the call runs in a frame of its own, so async work it starts (timers, awaits, promises) stays
- * under its span. Learns whether the method returns plain values.
+ * under its span. Learns whether the method returns plain values. Takes `n` arguments `a`…`d`, or with `n` = -1 all
+ * of them as an array in `a` (as `callOnFrame` does).
  */
 function callInNewFrame(
   state: TracedMethodState,
   context: ActiveTrace,
   span: number,
   self: unknown,
-  args: unknown[],
+  n: number,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+  d: unknown,
 ): unknown {
   let result: unknown;
   try {
-    result = traceStorage.run(new TraceFrame(context, span), Reflect.apply, state.original, self, args);
+    const frame = new TraceFrame(context, span);
+    result =
+      n < 0
+        ? traceStorage.run(frame, Reflect.apply, state.original, self, a as unknown[])
+        : traceStorage.run(frame, callWith, state.original, self, n, a, b, c, d);
   } catch (error) {
     context.endSpan(span, true, error);
     throw error;

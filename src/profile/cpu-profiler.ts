@@ -59,6 +59,7 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
   private closed = false;
   /** Date.now() when the last recording asked V8 to start (see {@link afterBlock}). */
   private lastStartEpochMs = Number.NEGATIVE_INFINITY;
+  private readying: Promise<void> | undefined;
 
   constructor(
     @Inject(TRACE_OPTIONS) options: ResolvedTraceOptions,
@@ -74,7 +75,20 @@ export class CpuProfiler implements OnApplicationBootstrap, OnModuleDestroy {
     return this.recording !== undefined;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): Promise<void> {
+    return this.ready();
+  }
+
+  /**
+   * Connects the session and warms it up, once (later calls get the same promise). The blocked-loop watchdog waits
+   * for it before it starts: the warm-up's `Profiler.start` holds the main thread 36-177 ms (V8 lists every compiled
+   * function; `node scripts/profile-cost.mjs`), which would otherwise be reported as a blocked loop at start-up.
+   */
+  ready(): Promise<void> {
+    return (this.readying ??= this.connect());
+  }
+
+  private async connect(): Promise<void> {
     if (this.settings === undefined) return;
     const session = new ProfilerSession();
     try {

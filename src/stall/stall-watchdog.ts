@@ -103,9 +103,11 @@ export class StallWatchdog implements OnApplicationBootstrap, OnModuleDestroy {
     return this.worker !== undefined;
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     const threshold = this.options.blockedThresholdMs;
     if (threshold === false) return;
+    // After the profiler's warm-up (`CpuProfiler#ready`), whose own block of the loop is not the app's.
+    await this.profiler?.ready();
     try {
       this.start(threshold);
     } catch (error) {
