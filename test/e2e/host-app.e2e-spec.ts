@@ -13,6 +13,7 @@ import request from 'supertest';
 import { TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, sleep, tree } from '../support/report-capture.js';
 import { HostAppController, MailerService, TenantController, hostAppProviders } from './fixtures/host-app.fixture.js';
+import { HTTP_PLATFORMS, startOnPlatform } from '../support/platform-app.js';
 
 /** Reports reach the test through the library's output seam (`stream`), never through stdout. */
 const capture = new ReportCapture();
@@ -26,21 +27,11 @@ const capture = new ReportCapture();
 })
 class HostAppModule {}
 
-const platforms = ['express', 'fastify'] as const;
-
-describe.each(platforms)('the app sees what it would without the library, over %s', (platform) => {
+describe.each(HTTP_PLATFORMS)('the app sees what it would without the library, over %s', (platform) => {
   let app: INestApplication;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
-    if (platform === 'fastify') {
-      app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
-      await app.init();
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
-    } else {
-      app = moduleRef.createNestApplication();
-      await app.init();
-    }
+    app = await startOnPlatform(HostAppModule, platform);
   });
 
   afterAll(async () => {
@@ -153,7 +144,7 @@ describe('a gateway or RPC method called directly (a unit test) opens no trace',
 });
 
 describe('a traced method whose handled promise nobody awaits (in a real app process)', () => {
-  it.each(platforms)('does not crash the process over %s', async (platform) => {
+  it.each(HTTP_PLATFORMS)('does not crash the process over %s', async (platform) => {
     // Outside Jest, whose own handler would swallow the unhandled rejection; runs the built package.
     const { stdout } = await promisify(execFile)(
       process.execPath,
@@ -164,7 +155,7 @@ describe('a traced method whose handled promise nobody awaits (in a real app pro
   });
 });
 
-describe.each(platforms)('reports pending at app.close() over %s', (platform) => {
+describe.each(HTTP_PLATFORMS)('reports pending at app.close() over %s', (platform) => {
   it('are written before close() resolves, with their snapshot, and so are TraceContext.run reports', async () => {
     capture.clear();
     {

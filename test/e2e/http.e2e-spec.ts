@@ -1,13 +1,11 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { TraceContext, TraceModule } from '../../src/index.js';
 import { ReportCapture, tree } from '../support/report-capture.js';
 import { RoomService, RoomsController, RolesGuard } from './fixtures/rooms.fixture.js';
+import { HTTP_PLATFORMS, startOnPlatform } from '../support/platform-app.js';
 
 /** Reports reach the test through the library's output seam (`stream`), never through stdout. */
 const capture = new ReportCapture();
@@ -19,21 +17,11 @@ const capture = new ReportCapture();
 })
 class HttpAppModule {}
 
-const platforms = ['express', 'fastify'] as const;
-
-describe.each(platforms)('HTTP over %s', (platform) => {
+describe.each(HTTP_PLATFORMS)('HTTP over %s', (platform) => {
   let app: INestApplication;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [HttpAppModule] }).compile();
-    if (platform === 'fastify') {
-      app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
-      await app.init();
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
-    } else {
-      app = moduleRef.createNestApplication();
-      await app.init();
-    }
+    app = await startOnPlatform(HttpAppModule, platform);
   });
 
   afterAll(async () => {
