@@ -7,10 +7,11 @@ import { CaptureSink, MYSQL_URL, POSTGRES_URL, dbSpans, traced } from './helpers
 /** How long each statement holds its connection. */
 const HOLD_MS = 300;
 /**
- * Generous: a shared machine may add a few hundred ms to any of them (+387 ms seen in CI's Node 24 stage). The lower
- * bound (the forced wait − 50 ms) is what shows the statement queued.
+ * Generous: a loaded machine adds to any wait (+387 ms and +614 ms seen in CI's Node 24 stage, late in a full run).
+ * The lower bound (the forced wait − 50 ms) is what shows the statement queued; that a wait does not include the
+ * statement's own run is checked against its span's duration (below), so this bound only rules out absurd values.
  */
-const SLACK_MS = 500;
+const SLACK_MS = 1500;
 
 const cases = [
   {
