@@ -15,13 +15,15 @@ import { ReportCapture, sleep } from '../support/report-capture.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 
 /**
- * Keeps the CPU busy for `ms` without yielding: the loop cannot turn. `performance` from node:perf_hooks, not Jest's
- * global (a wrapped getter on Node 24 whose frames sat above `spinFor` when the stack was read).
+ * Keeps the CPU busy for `ms` without yielding: the loop cannot turn. Nearly all of it in this function's own code:
+ * the clock is read once per 100,000 iterations, because a stack read while inside `performance.now()` has Node's own
+ * frames above `spinFor` (its brand check of `this` is three frames deep on Node 24: seen once in CI). `performance`
+ * from node:perf_hooks, not Jest's global (a wrapped getter on Node 24, more frames of the same kind).
  */
 function spinFor(ms: number): number {
   const end = performance.now() + ms;
   let n = 0;
-  while (performance.now() < end) n++;
+  while (performance.now() < end) for (let i = 0; i < 100_000; i++) n += i & 1;
   return n;
 }
 
