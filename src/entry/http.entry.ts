@@ -36,6 +36,13 @@ function awaitingOf(trace: ActiveTrace): AwaitingHandler | undefined {
   return trace.awaitingHandler as AwaitingHandler | undefined;
 }
 
+/** Ends the hand-off: what `trace` was waiting with, or `undefined` when it was not waiting for a handler. */
+function takeAwaiting(trace: ActiveTrace): AwaitingHandler | undefined {
+  const pending = awaitingOf(trace);
+  trace.awaitingHandler = undefined;
+  return pending;
+}
+
 /** The matched route pattern of an HTTP request (Express `req.route`, Fastify `routeOptions.url`), never the raw URL. */
 export function routePattern(request: HttpRequestLike): string | undefined {
   const path = request.route?.path ?? request.routeOptions?.url ?? request.routerPath;
@@ -55,9 +62,7 @@ export function httpOrigin(handlerClass: { name: string }, handlerName: string, 
  * bound `TraceInterceptor`, which then names the trace itself.
  */
 export function takeAwaitingTrace(trace: ActiveTrace): boolean {
-  if (trace.awaitingHandler === undefined) return false;
-  trace.awaitingHandler = undefined;
-  return true;
+  return takeAwaiting(trace) !== undefined;
 }
 
 /**
@@ -153,9 +158,8 @@ export function httpEntryPoint(): EntryPoint {
         sink,
         name: spanName,
         adopt: (trace) => {
-          const pending = awaitingOf(trace);
+          const pending = takeAwaiting(trace);
           if (pending === undefined) return false;
-          trace.awaitingHandler = undefined;
           try {
             const { origin } = trace;
             trace.adoptHandler(
@@ -202,13 +206,12 @@ const ANSWERED_BEFORE_HANDLER = 'answered before the handler ran (an interceptor
 
 function endWithResponse(trace: ActiveTrace, status: number): void {
   if (trace.closed) return; // ended already (an interceptor the app bound itself)
-  const pending = awaitingOf(trace);
+  const pending = takeAwaiting(trace);
   if (pending === undefined) {
     if (status >= 500) trace.markRootError(new ServerErrorResponse(`${status} ${STATUS_CODES[status] ?? ''}`.trim()));
     trace.endSpan(0, false);
     return;
   }
-  trace.awaitingHandler = undefined;
   const route = routePattern(pending.request);
   // No route matched (a middleware answered, e.g. a CORS preflight), or a 404 no handler answered: Nest's "not found"
   // for an unknown path or for a host-constrained route whose `host` did not match the Host header.
