@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { CpuMetrics } from '../trace.types.js';
+import { readHostCpuTimes } from './host-cpu-times.js';
 import { round1 } from './units.js';
 
 interface CpuReading {
@@ -8,22 +9,21 @@ interface CpuReading {
   at: number;
   /** `process.cpuUsage()` user + system, µs. */
   processMicros: number;
-  /** Sum over all CPUs of `os.cpus()` busy time (everything but idle), ms. */
+  /** Host busy time summed over all CPUs (everything but idle), ms (see host-cpu-times.ts). */
   hostBusyMs: number;
-  /** Sum over all CPUs of `os.cpus()` time, ms. */
+  /** Host time summed over all CPUs, ms. */
   hostTotalMs: number;
 }
 
 function readNow(): CpuReading {
   const usage = process.cpuUsage();
-  let busy = 0;
-  let total = 0;
-  for (const cpu of os.cpus()) {
-    const { user, nice, sys, idle, irq } = cpu.times;
-    busy += user + nice + sys + irq;
-    total += user + nice + sys + idle + irq;
-  }
-  return { at: performance.now(), processMicros: usage.user + usage.system, hostBusyMs: busy, hostTotalMs: total };
+  const host = readHostCpuTimes();
+  return {
+    at: performance.now(),
+    processMicros: usage.user + usage.system,
+    hostBusyMs: host.busyMs,
+    hostTotalMs: host.totalMs,
+  };
 }
 
 /**
@@ -32,8 +32,8 @@ function readNow(): CpuReading {
  * A background timer takes a reading every `sampleMs`; `read()` takes one more reading now and compares it with the
  * newest reading that is at least `windowMs` old, so a busy loop that just ended (and starved the timer) is counted.
  * Process percent = Δ`process.cpuUsage()` / (Δwall × cores), where cores = `os.availableParallelism()`;
- * system percent = busy share of Δ`os.cpus()` times. Before the first full window the base is process start (process)
- * and boot (system). Load average is extra information only: it is a run-queue length, and `[0, 0, 0]` on Windows.
+ * system percent = busy share of the host's Δ CPU times (`/proc/stat` on Linux, else `os.cpus()`: host-cpu-times.ts).
+ * Before the first full window the base is process start (process) and boot (system). Load average is extra information only: it is a run-queue length, and `[0, 0, 0]` on Windows.
  */
 export class CpuProbe {
   private readonly readings: CpuReading[] = [{ at: 0, processMicros: 0, hostBusyMs: 0, hostTotalMs: 0 }];
