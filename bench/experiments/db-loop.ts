@@ -1,7 +1,10 @@
-// Profiling helper (not part of `npm run bench`): sequential Redis GETs or TypeORM `SELECT 1`s, each in a trace of
-// its own, with the instrumentation (`trace`), without it (`bare`), or installed but called outside a trace
-// (`outside`); prints wall and process CPU per call. `N` calls per round.
+// Profiling helper (not part of `npm run bench`): sequential Redis GETs or TypeORM `SELECT 1`s (`sql` on MariaDB, `pg`
+// on PostgreSQL), each in a trace of its own, with the instrumentation (`trace`), without it (`bare`), or installed but
+// called outside a trace (`outside`); prints wall and process CPU per call. `N` calls per round, `ROUNDS` rounds (the
+// first two are warm-up). Under callgrind, instructions per call (the same with ROUNDS=2 subtracted, over N × 4 rounds
+// by default) do not move with the machine's load:
 //   N=20000 taskset -c 1 node --cpu-prof bench/dist/bench/experiments/db-loop.js redis trace
+//   N=2000 valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/dist/bench/experiments/db-loop.js pg trace
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -102,25 +105,33 @@ function ownProps(source: DataSource): () => void {
   };
 }
 
+/** The PostgreSQL database of bench/db/db.ts (`.ci/postgres-setup.sql` creates it). */
+const POSTGRES_URL =
+  process.env.POSTGRES_URL ?? 'postgres://nestjs_trace:nestjs_trace@127.0.0.1:5432/nestjs_trace_test';
+
 async function main(): Promise<void> {
   if (process.argv[3] === 'ab') return ab();
   const redis = new Redis({ host: '127.0.0.1', port: 6379 });
-  const source = new DataSource({
-    type: 'mariadb',
-    host: '127.0.0.1',
-    port: 3306,
-    username: 'root',
-    password: '',
-    database: 'test',
-    poolSize: 2,
-  });
+  const source =
+    which === 'pg'
+      ? new DataSource({ type: 'postgres', url: POSTGRES_URL, poolSize: 2 })
+      : new DataSource({
+          type: 'mariadb',
+          host: '127.0.0.1',
+          port: 3306,
+          username: 'root',
+          password: '',
+          database: 'test',
+          poolSize: 2,
+        });
   await source.initialize();
   if (traced) {
     instrumentRedis(redis, { keys: true });
     instrumentDataSource(source);
   }
   const call = which === 'redis' ? () => redis.get('bench:key') : () => source.query('SELECT 1');
-  for (let round = 0; round < 6; round++) {
+  const rounds = Number(process.env.ROUNDS ?? 6);
+  for (let round = 0; round < rounds; round++) {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const n = Number(process.env.N ?? 5000);

@@ -5,7 +5,9 @@
 // an idle stretch of `IDLE_MS` after them. Timers (metrics probes, the hung sweeper, the watchdog's beats) tick in wall time,
 // which valgrind stretches ~50 ×, so they would weigh far more per request than they do at full speed: the idle
 // stretch measures them (instructions per second with no request) and that rate times the requests' wall time is
-// subtracted. What is left is the request path itself, repeatable to about ±1 %.
+// subtracted. What is left is the request path itself, repeatable to about ±1 %. `C` (default 1) requests at a time
+// on C sockets: with many in flight, each scavenge finds the live requests' objects and copies them (the bench's
+// autocannon keeps 50 in flight), which one request at a time never shows.
 //   BENCH_APP_NODE=.node24/node_modules/.bin/node node bench/dist/bench/experiments/http-instructions.js als-mw trace
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 const WARM = Number(process.env.WARM ?? 1500);
 const N = Number(process.env.N ?? 1000);
 const IDLE_MS = Number(process.env.IDLE_MS ?? 20_000);
+const C = Number(process.env.C ?? 1);
 const node = process.env.BENCH_APP_NODE ?? process.execPath;
 
 function get(agent: Agent, port: number, path: string): Promise<void> {
@@ -30,6 +33,18 @@ function get(agent: Agent, port: number, path: string): Promise<void> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/** `n` requests, `C` at a time (each of C loops sends its next request when its last one is answered). */
+async function requests(agent: Agent, port: number, n: number): Promise<void> {
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++;
+      await get(agent, port, `/orders?id=${(i % 100) + 1}`);
+    }
+  };
+  await Promise.all(Array.from({ length: C }, loop));
 }
 
 async function measure(variant: string): Promise<number> {
@@ -49,13 +64,13 @@ async function measure(variant: string): Promise<number> {
   const port = await new Promise<number>((resolve) =>
     app.once('message', (message) => resolve((message as { port: number }).port)),
   );
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  for (let i = 0; i < WARM; i++) await get(agent, port, `/orders?id=${(i % 100) + 1}`);
+  const agent = new Agent({ keepAlive: true, maxSockets: C });
+  await requests(agent, port, WARM);
   const pid = String(app.pid);
   // Requests first: after an idle stretch V8 has flushed some bytecode and the requests would pay to compile it again.
   execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });
   let started = performance.now();
-  for (let i = 0; i < N; i++) await get(agent, port, `/orders?id=${(i % 100) + 1}`);
+  await requests(agent, port, N);
   execFileSync('callgrind_control', ['-d', pid], { stdio: 'ignore' });
   const busyMs = performance.now() - started;
   execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });

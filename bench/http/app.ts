@@ -17,10 +17,11 @@ import { Trace, TraceModule } from '../../src/index.js';
 import type { TraceModuleOptions } from '../../src/index.js';
 import { setupOtel } from '../peers/otel-setup.js';
 import { OtelSpan } from '../peers/otel-span.decorator.js';
-import { InventoryRepository, OrdersService, PricingService, decorateServices } from './services.js';
+import { AWAITING_PARENTS, InventoryRepository, OrdersService, PricingService, decorateServices } from './services.js';
 
 /**
- * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `trace` · `trace-slow` · `otel`, and the
+ * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `als-mw-nested` (the same, plus a context
+ * per call of the three methods that call others after an `await`: the floor of exact nesting) · `trace` · `trace-slow` · `otel`, and the
  * diagnostics `trace-root` (TraceModule alone, no `@Trace`: its per-request cost), `trace-root-lean` (the same without
  * the hung sweeper and the OTel bridge), `trace-root-nostall` / `trace-nostall` (TraceModule alone / with `@Trace`, without the blocked-loop watchdog), `trace-root-bare` (no sweeper, bridge, watchdog or log capture), `als-nestmw` (the bare ALS context opened by a Nest class middleware), and `trace-otel` / `trace-otel-sampled` (the OpenTelemetry bridge with `okSampleRate` 1 / 0.01).
  */
@@ -57,6 +58,27 @@ class BareAlsInterceptor implements NestInterceptor {
 class BareAlsMiddleware implements NestMiddleware {
   use(_request: unknown, _response: unknown, next: () => void): void {
     bareStorage.run({ request: ++requests }, next);
+  }
+}
+
+/**
+ * The bare floor of a design that nests exactly: each call of a method that calls others after an `await` runs in a
+ * context of its own (what TraceModule's frames are for), opened with `run` as TraceModule opens its frames. On Node 24
+ * each `run` copies the context frame twice (bench/performance-notes.md), so this is the part of TraceModule's cost
+ * that exactness itself sets, whoever implements it.
+ */
+function nestBareContexts(): void {
+  for (const [prototype, key] of AWAITING_PARENTS) {
+    const original = (prototype as Record<string, (...args: unknown[]) => unknown>)[key] as (
+      ...args: unknown[]
+    ) => unknown;
+    Object.defineProperty(prototype, key, {
+      value: function (this: unknown, ...args: unknown[]): unknown {
+        return bareStorage.run({ request: requests }, Reflect.apply, original, this, args);
+      },
+      writable: true,
+      configurable: true,
+    });
   }
 }
 
@@ -111,6 +133,9 @@ function variantModule(): { imports: DynamicModule[]; providers: Provider[] } {
       return { imports: [], providers: [] };
     case 'als-mw':
     case 'als-nestmw':
+      return { imports: [], providers: [] };
+    case 'als-mw-nested':
+      nestBareContexts();
       return { imports: [], providers: [] };
     case 'als':
       return { imports: [], providers: [{ provide: APP_INTERCEPTOR, useClass: BareAlsInterceptor }] };
@@ -182,7 +207,7 @@ async function main(): Promise<void> {
     }
   }
   const app = await NestFactory.create(AppModule, { logger: variant === 'trace-slow' ? ['warn', 'error'] : false });
-  if (variant === 'als-mw') {
+  if (variant === 'als-mw' || variant === 'als-mw-nested') {
     // The bare ALS floor of a design that opens the context before Nest's router (as TraceModule's middleware does).
     app.use((_request: unknown, _response: unknown, next: () => void) =>
       bareStorage.run({ request: ++requests }, next),

@@ -13,6 +13,7 @@ export const ALL_HTTP_VARIANTS = [
   'otel',
   'trace-root',
   'als-mw',
+  'als-mw-nested',
   'als-nestmw',
   'trace-root-lean',
   'trace-root-bare',
@@ -24,7 +25,7 @@ export const ALL_HTTP_VARIANTS = [
 export type HttpVariant = (typeof ALL_HTTP_VARIANTS)[number];
 /** The default run; `BENCH_HTTP_VARIANTS=als,trace,trace-root` picks others (diagnostics). */
 const HTTP_VARIANTS: readonly HttpVariant[] = (
-  process.env.BENCH_HTTP_VARIANTS ?? 'plain,als,als-mw,trace,trace-slow,otel'
+  process.env.BENCH_HTTP_VARIANTS ?? 'plain,als,als-mw,als-mw-nested,trace,trace-slow,otel'
 )
   .split(',')
   .map((v) => v.trim())
@@ -121,8 +122,11 @@ async function load(app: App, seconds: number): Promise<{ rps: number; cpuUs: nu
   };
 }
 
-/** The variants the budgets compare: bare ALS middleware · TraceModule · OTel, run next to each other every round. */
-const BUDGET_BLOCK: readonly HttpVariant[] = ['als-mw', 'trace', 'otel'];
+/**
+ * The variants the budgets compare, run next to each other every round: bare ALS middleware · TraceModule · the bare
+ * floor of exact nesting · OTel.
+ */
+const BUDGET_BLOCK: readonly HttpVariant[] = ['als-mw', 'trace', 'als-mw-nested', 'otel'];
 
 /**
  * Every variant once per round. Neighbours in time share the machine's state (other work on it comes and goes within
