@@ -78,19 +78,22 @@ async function measure(traces: number, spansPerTrace: number): Promise<MemoryCas
 }
 
 section(async () => {
-  // Warm up code and hidden classes for both shapes first: what a first finish allocates once (compiled code,
-  // feedback) would otherwise count as retained by the measured traces.
-  await measure(1000, 10);
-  await measure(100, 1000);
+  // Warm up code and hidden classes with the very cases measured: what a first finish allocates once (compiled code,
+  // feedback) would otherwise count as retained by the measured traces, and a smaller warm-up left the optimizing
+  // compiler work to do in the longer measured loops.
+  const shapes = [
+    [10_000, 10],
+    [1_000, 1_000],
+  ] as const;
+  for (const [traces, spans] of shapes) await measure(traces, spans);
   // Each case twice, keeping the run that retained less: what V8 allocates on its own schedule between two heap
-  // readings (optimized code compiled concurrently, feedback) is counted as retained too, and it moved the 1,000-span
-  // case between 15 and 246 B per trace (15-250 KB in all) from run to run of the same code; a trace that leaks is
-  // retained in both runs.
+  // readings (code compiled concurrently, feedback) is counted as retained too, and it moved the 1,000-span case
+  // between 15 and 246 B per trace (15-250 KB in all) from run to run of the same code; a trace that leaks is retained
+  // in both runs.
   const lessRetained = (a: MemoryCase, b: MemoryCase): MemoryCase => (a.retainedAfterEnd <= b.retainedAfterEnd ? a : b);
-  const cases = [
-    lessRetained(await measure(10_000, 10), await measure(10_000, 10)),
-    lessRetained(await measure(1_000, 1_000), await measure(1_000, 1_000)),
-  ];
+  const cases: MemoryCase[] = [];
+  for (const [traces, spans] of shapes)
+    cases.push(lessRetained(await measure(traces, spans), await measure(traces, spans)));
   progress('memory done');
   return { cases };
 });
