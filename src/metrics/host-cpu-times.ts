@@ -25,8 +25,8 @@ const MS_PER_TICK = 10;
  * `/proc/cpuinfo` (model and speed, unused here) on every call: 62-68 µs of blocked event loop per call on a 2-CPU VM
  * (Node 20 and 24), ~480 k instructions (valgrind), more with more CPUs. Opening and reading the first 512 bytes of
  * `/proc/stat` costs 11-14 µs on the same VM, whose system calls are slow (bench/performance-notes.md, "The idle
- * cost"). A failed read falls back to `os.cpus()` for good; the
- * units agree, so a window that spans the switch still reads right.
+ * cost"). A failed read falls back to `os.cpus()` for good; the units agree, so a window that spans the switch still
+ * reads right.
  */
 export function readHostCpuTimes(): HostCpuTimes {
   if (procStatReadable) {
@@ -50,7 +50,16 @@ function readProcStat(): HostCpuTimes | undefined {
   } catch {
     return undefined;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    // Runs on the probe's timer: nothing may throw from here into the app.
+    if (fd !== undefined) closeQuietly(fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // The read is done; a descriptor the kernel refuses to close has nothing left to give.
   }
 }
 
