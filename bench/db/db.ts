@@ -7,6 +7,7 @@ import { TraceContext } from '../../src/context/trace-context.js';
 import { defaultSink } from '../../src/context/default-sink.js';
 import type { ActiveTrace, TraceSink } from '../../src/context/active-trace.js';
 import { progress, section } from '../lib/child.js';
+import { mariadbOptions, postgresOptions } from '../lib/databases.js';
 import { median } from '../lib/stats.js';
 
 export interface DbResult {
@@ -26,9 +27,6 @@ export interface DbResult {
 const ROUNDS = Number(process.env.BENCH_DB_ROUNDS ?? 16);
 const CALLS = 100;
 const HOST = process.env.BENCH_DB_HOST ?? '127.0.0.1';
-/** The PostgreSQL pair runs when this server answers (`.ci/run` creates the role and database); skipped otherwise. */
-const POSTGRES_URL =
-  process.env.POSTGRES_URL ?? 'postgres://nestjs_trace:nestjs_trace@127.0.0.1:5432/nestjs_trace_test';
 
 class BenchSink implements TraceSink {
   readonly maxSpans = 10_000;
@@ -107,15 +105,7 @@ section(async (): Promise<DbResult> => {
   }
   const sink = new BenchSink();
   defaultSink.current = sink;
-  const mysqlOptions = {
-    type: 'mariadb' as const,
-    host: HOST,
-    port: 3306,
-    username: 'root',
-    password: '',
-    database: 'test',
-    poolSize: 2,
-  };
+  const mysqlOptions = mariadbOptions(HOST);
   // Two of each, and they swap roles every round: the instrumented one one round, the bare one the next, so a
   // difference between their connections (seen here: several µs, steady within a run) is not counted as the span's.
   const sources = [new DataSource(mysqlOptions), new DataSource(mysqlOptions)] as const;
@@ -203,7 +193,8 @@ section(async (): Promise<DbResult> => {
 async function postgresPair(
   instrumentDataSource: (dataSource: object) => () => void,
 ): Promise<Partial<DbResult['pairs']>> {
-  const options = { type: 'postgres' as const, url: POSTGRES_URL, poolSize: 2 };
+  // The pair runs when the server answers (`.ci/run` creates the role and database); skipped otherwise.
+  const options = postgresOptions();
   const sources = [new DataSource(options), new DataSource(options)] as const;
   try {
     await Promise.all(sources.map((source) => source.initialize()));

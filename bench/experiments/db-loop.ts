@@ -13,6 +13,7 @@ import { TraceContext } from '../../src/context/trace-context.js';
 import { defaultSink } from '../../src/context/default-sink.js';
 import { instrumentRedis } from '../../src/instrumentation/ioredis.instrumentation.js';
 import { instrumentDataSource } from '../../src/instrumentation/typeorm.instrumentation.js';
+import { mariadbOptions, postgresOptions } from '../lib/databases.js';
 
 defaultSink.current = { maxSpans: 100_000, opened() {}, finished() {} };
 const which = process.argv[2] ?? 'redis';
@@ -26,15 +27,7 @@ const outside = process.argv[3] === 'outside';
 async function ab(): Promise<void> {
   const concurrency = Number(process.env.C ?? 1);
   const redises = [new Redis({ host: '127.0.0.1', port: 6379 }), new Redis({ host: '127.0.0.1', port: 6379 })];
-  const options = {
-    type: 'mariadb' as const,
-    host: '127.0.0.1',
-    port: 3306,
-    username: 'root',
-    password: '',
-    database: 'test',
-    poolSize: 4,
-  };
+  const options = mariadbOptions('127.0.0.1', 4);
   const sources = [new DataSource(options), new DataSource(options)];
   await Promise.all(sources.map((source) => source.initialize()));
   const times: [number[], number[]] = [[], []];
@@ -105,25 +98,10 @@ function ownProps(source: DataSource): () => void {
   };
 }
 
-/** The PostgreSQL database of bench/db/db.ts (`.ci/postgres-setup.sql` creates it). */
-const POSTGRES_URL =
-  process.env.POSTGRES_URL ?? 'postgres://nestjs_trace:nestjs_trace@127.0.0.1:5432/nestjs_trace_test';
-
 async function main(): Promise<void> {
   if (process.argv[3] === 'ab') return ab();
   const redis = new Redis({ host: '127.0.0.1', port: 6379 });
-  const source =
-    which === 'pg'
-      ? new DataSource({ type: 'postgres', url: POSTGRES_URL, poolSize: 2 })
-      : new DataSource({
-          type: 'mariadb',
-          host: '127.0.0.1',
-          port: 3306,
-          username: 'root',
-          password: '',
-          database: 'test',
-          poolSize: 2,
-        });
+  const source = new DataSource(which === 'pg' ? postgresOptions() : mariadbOptions());
   await source.initialize();
   if (traced) {
     instrumentRedis(redis, { keys: true });

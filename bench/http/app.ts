@@ -21,8 +21,8 @@ import { AWAITING_PARENTS, InventoryRepository, OrdersService, PricingService, d
 
 /**
  * `plain` · `als` (bare ALS interceptor) · `als-mw` (bare ALS middleware) · `als-mw-nested` (the same, plus a context
- * per call of the three methods that call others after an `await`: the floor of exact nesting) · `trace` · `trace-slow` · `otel`, and the
- * diagnostics `trace-root` (TraceModule alone, no `@Trace`: its per-request cost), `trace-root-lean` (the same without
+ * per call of the three methods that call others after an `await`: the floor of exact nesting) · `trace` ·
+ * `trace-slow` · `otel`, and the diagnostics `trace-root` (TraceModule alone, no `@Trace`: its per-request cost), `trace-root-lean` (the same without
  * the hung sweeper and the OTel bridge), `trace-root-nostall` / `trace-nostall` (TraceModule alone / with `@Trace`, without the blocked-loop watchdog), `trace-root-bare` (no sweeper, bridge, watchdog or log capture), `als-nestmw` (the bare ALS context opened by a Nest class middleware), and `trace-otel` / `trace-otel-sampled` (the OpenTelemetry bridge with `okSampleRate` 1 / 0.01).
  */
 const variant = process.argv[2] ?? 'plain';

@@ -78,11 +78,10 @@ async function measure(traces: number, spansPerTrace: number): Promise<MemoryCas
 }
 
 section(async () => {
-  // Warm up code and hidden classes with the very cases measured: what a first finish allocates once (compiled code,
-  // feedback) would otherwise count as retained by the measured traces, and a smaller warm-up left the optimizing
-  // compiler work to do in the longer measured loops.
   // 3,000 traces of 1,000 spans (~110 MB): what stays behind after they end includes a constant 15-250 KB of V8's own
-  // (below), which the trace count divides; with 1,000 traces it alone read up to 246 B per trace.
+  // (below), which the trace count divides; with 1,000 traces it alone read up to 246 B per trace. The warm-up runs
+  // the very cases measured: what a first finish allocates once (compiled code, feedback) would otherwise count as
+  // retained, and a smaller warm-up left the optimizing compiler work to do in the longer measured loops.
   const shapes = [
     [10_000, 10],
     [3_000, 1_000],

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { CpuMetrics } from '../trace.types.js';
 import { readHostCpuTimes } from './host-cpu-times.js';
+import type { HostCpuTimes } from './host-cpu-times.js';
 import { round1 } from './units.js';
 
 interface CpuReading {
@@ -9,21 +10,13 @@ interface CpuReading {
   at: number;
   /** `process.cpuUsage()` user + system, µs. */
   processMicros: number;
-  /** Host busy time summed over all CPUs (everything but idle), ms (see host-cpu-times.ts). */
-  hostBusyMs: number;
-  /** Host time summed over all CPUs, ms. */
-  hostTotalMs: number;
+  /** The host's busy and total CPU time, summed over its CPUs. */
+  host: HostCpuTimes;
 }
 
 function readNow(): CpuReading {
   const usage = process.cpuUsage();
-  const host = readHostCpuTimes();
-  return {
-    at: performance.now(),
-    processMicros: usage.user + usage.system,
-    hostBusyMs: host.busyMs,
-    hostTotalMs: host.totalMs,
-  };
+  return { at: performance.now(), processMicros: usage.user + usage.system, host: readHostCpuTimes() };
 }
 
 /**
@@ -33,10 +26,11 @@ function readNow(): CpuReading {
  * newest reading that is at least `windowMs` old, so a busy loop that just ended (and starved the timer) is counted.
  * Process percent = Δ`process.cpuUsage()` / (Δwall × cores), where cores = `os.availableParallelism()`;
  * system percent = busy share of the host's Δ CPU times (`/proc/stat` on Linux, else `os.cpus()`: host-cpu-times.ts).
- * Before the first full window the base is process start (process) and boot (system). Load average is extra information only: it is a run-queue length, and `[0, 0, 0]` on Windows.
+ * Before the first full window the base is process start (process) and boot (system). Load average is extra
+ * information only: it is a run-queue length, and `[0, 0, 0]` on Windows.
  */
 export class CpuProbe {
-  private readonly readings: CpuReading[] = [{ at: 0, processMicros: 0, hostBusyMs: 0, hostTotalMs: 0 }];
+  private readonly readings: CpuReading[] = [{ at: 0, processMicros: 0, host: { busyMs: 0, totalMs: 0 } }];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -63,8 +57,8 @@ export class CpuProbe {
     const cores = os.availableParallelism();
     const wallMs = Math.max(now.at - base.at, 0.001);
     const processPercent = ((now.processMicros - base.processMicros) / 1000 / (wallMs * cores)) * 100;
-    const hostTotal = now.hostTotalMs - base.hostTotalMs;
-    const systemPercent = hostTotal > 0 ? ((now.hostBusyMs - base.hostBusyMs) / hostTotal) * 100 : processPercent;
+    const hostTotal = now.host.totalMs - base.host.totalMs;
+    const systemPercent = hostTotal > 0 ? ((now.host.busyMs - base.host.busyMs) / hostTotal) * 100 : processPercent;
     return {
       processPercent: round1(clampPercent(processPercent)),
       systemPercent: round1(clampPercent(systemPercent)),

@@ -69,16 +69,10 @@ export function parseProcStatHead(text: string): HostCpuTimes | undefined {
   const line = end < 0 ? text : text.slice(0, end);
   const fields = line.trim().split(/\s+/);
   if (fields[0] !== 'cpu' || fields.length < 7) return undefined;
-  const [user, nice, system, idle, , irq] = fields.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const busyMs = (user + nice + system + irq) * MS_PER_TICK;
-  const totalMs = busyMs + idle * MS_PER_TICK;
+  // user nice system idle iowait irq: busy is user + nice + system + irq (iowait is left out, as os.cpus() does).
+  const ticks = (index: number): number => Number(fields[index]);
+  const busyMs = (ticks(1) + ticks(2) + ticks(3) + ticks(6)) * MS_PER_TICK;
+  const totalMs = busyMs + ticks(4) * MS_PER_TICK;
   return Number.isFinite(totalMs) ? { busyMs, totalMs } : undefined;
 }
 
